@@ -1,0 +1,245 @@
+"""One experiment config -> one recorded run.
+
+``run(config)`` returns the recorded run if there is one, else trains, records and returns it:
+per-epoch metrics as Keras measures them (training metrics on the fly during the epoch, held-out
+metrics after it), final test metrics, test-set predictions, confusion matrix, wall time and
+provenance (package versions, machine, git commit, config).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from . import data, experiments, schedule, stats
+from .experiments import Experiment
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROVENANCE_PACKAGES = ("tensorflow", "keras", "numpy", "scipy", "scikit-learn", "statsmodels", "pandas")
+
+
+@dataclass(frozen=True)
+class Record:
+    """A finished run: the JSON record plus its arrays (``y_true``, ``y_pred`` on the test set)."""
+
+    config: Experiment
+    data: dict
+    arrays: dict
+
+    @property
+    def key(self) -> str:
+        return self.data["key"]
+
+    @cached_property
+    def history(self):
+        """Per-epoch metrics as a DataFrame (epoch is 1-based)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.data["history"])
+
+    @property
+    def test(self) -> dict:
+        return self.data["test"]
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.data["test"]["accuracy"]
+
+    @property
+    def confusion_matrix(self) -> np.ndarray:
+        return np.asarray(self.data["confusion_matrix"])
+
+    @property
+    def class_names(self) -> list:
+        return self.data["class_names"]
+
+    def __repr__(self) -> str:
+        return (f"Record({self.key}: {self.config.label()}, test accuracy {self.test_accuracy:.4%}, "
+                f"{self.data['wall_time_s']:.0f} s)")
+
+
+# --------------------------------------------------------------------------- provenance
+
+def _git(*args) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance() -> dict:
+    """Versions, machine and code state, recorded with every run."""
+    import tensorflow as tf
+
+    versions = {}
+    for package in PROVENANCE_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    commit = _git("rev-parse", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "lenet")
+    return {
+        "python": platform.python_version(),
+        "packages": versions,
+        "platform": platform.platform(),
+        "hostname": platform.node(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "git_commit": commit,
+        "git_dirty": bool(dirty) if dirty is not None else None,  # uncommitted changes under lenet/
+        "finished_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+# --------------------------------------------------------------------------- training
+
+def make_optimizer(name: str, learning_rate: float):
+    import keras
+
+    classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+               "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
+    return classes[name](learning_rate=learning_rate)
+
+
+def _epoch_logger(config: Experiment, heldout_name: str, rows: list, verbose: bool = True):
+    """A Keras callback that prints one line per epoch and keeps the epoch's numbers in ``rows``."""
+    import keras
+
+    class EpochLine(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            row = {
+                "epoch": epoch + 1,
+                "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+                "loss": float(logs["loss"]),
+                "accuracy": float(logs["accuracy"]),
+                "heldout_loss": float(logs["val_loss"]),
+                "heldout_accuracy": float(logs["val_accuracy"]),
+                "seconds": time.perf_counter() - self.start,
+            }
+            row["error"] = 1 - row["accuracy"]
+            row["heldout_error"] = 1 - row["heldout_accuracy"]
+            rows.append(row)
+            if verbose:
+                print(f"[{config.key()[:8]}] epoch {row['epoch']:>2}/{config.epochs}  lr {row['lr']:.1e}  "
+                      f"train loss {row['loss']:.4f} err {row['error']:.2%}  "
+                      f"{heldout_name} loss {row['heldout_loss']:.4f} err {row['heldout_error']:.2%}  "
+                      f"{row['seconds']:.1f}s", flush=True)
+
+    return EpochLine()
+
+
+def _limit(x: np.ndarray, y: np.ndarray, n: int | None):
+    return (x, y) if n is None else (x[:n], y[:n])
+
+
+def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool = True) -> tuple[dict, dict]:
+    """Train ``config`` from scratch; return the JSON-able record and its arrays (not saved)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+    from sklearn.metrics import confusion_matrix
+
+    from . import models
+
+    keras.utils.set_random_seed(config.seed)  # Python, NumPy and TensorFlow generators
+    tf.config.experimental.enable_op_determinism()  # same config + seed -> same numbers on one machine
+
+    ds = data.load(config.dataset, data_dir)
+    split = data.make_split(ds, config.split, config.fold, config.n_folds, config.split_seed)
+
+    def prepare(x, y, n):
+        x, y = _limit(x, y, n)
+        return data.preprocess(x, config.input_size, config.pad_value, config.scaling), np.asarray(y)
+
+    x_train, y_train = prepare(split.x_train, split.y_train, config.max_train_images)
+    x_held, y_held = prepare(split.x_heldout, split.y_heldout, config.max_test_images)
+    x_test, y_test = prepare(split.x_test, split.y_test, config.max_test_images)
+
+    model = models.build_lenet5(config.activation, config.pooling, config.kernel_size, config.input_size,
+                                config.f6, num_classes=ds.num_classes)
+    lr0 = schedule.learning_rate(config.schedule, 0, config.lr_multiplier, config.base_lr)
+    model.compile(optimizer=make_optimizer(config.optimizer, lr0),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    rows: list = []
+    callbacks = [schedule.keras_callback(config.schedule, config.lr_multiplier, config.base_lr)]
+    if verbose:
+        print(f"[{config.key()[:8]}] {config.label()}: {len(x_train):,} train / {len(x_held):,} "
+              f"{split.heldout_name} images, {model.count_params():,} parameters", flush=True)
+    callbacks.append(_epoch_logger(config, split.heldout_name, rows, verbose))
+    start = time.perf_counter()
+    model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
+              validation_data=(x_held, y_held), validation_batch_size=1024, callbacks=callbacks, verbose=0)
+    train_seconds = time.perf_counter() - start
+
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1024, verbose=0)
+    y_pred = model.predict(x_test, batch_size=1024, verbose=0).argmax(axis=1)
+    labels = list(range(ds.num_classes))
+    test = {"n": int(len(y_test)), "loss": float(test_loss), "accuracy": float(test_accuracy),
+            "error": 1 - float(test_accuracy),
+            **{k: v for k, v in stats.classification_metrics(y_test, y_pred, labels).items() if k != "accuracy"}}
+    record = {
+        "schema": experiments.RECORD_SCHEMA,
+        "key": config.key(),
+        "label": config.label(),
+        "status": "ok",
+        "config": config.to_dict(),
+        "heldout_name": split.heldout_name,
+        "n_train": int(len(x_train)),
+        "n_parameters": int(model.count_params()),
+        "history": {name: [row[name] for row in rows] for name in rows[0]} if rows else {},
+        "test": test,
+        "class_names": list(ds.class_names),
+        "confusion_matrix": confusion_matrix(y_test, y_pred, labels=labels).tolist(),
+        "wall_time_s": train_seconds,
+        "seconds_per_epoch": train_seconds / config.epochs,
+        "data_files": ds.files,
+        "provenance": provenance(),
+    }
+    if verbose:
+        print(f"[{config.key()[:8]}] test accuracy {test_accuracy:.4%} (error {1 - test_accuracy:.2%}), "
+              f"{train_seconds:.0f} s ({train_seconds / config.epochs:.1f} s/epoch)", flush=True)
+    arrays = {"y_true": y_test.astype(np.int16), "y_pred": y_pred.astype(np.int16)}
+    return json.loads(json.dumps(record)), arrays
+
+
+def run(config: Experiment, force: bool = False, results_dir: Path | str | None = None,
+        data_dir: Path | str | None = None, verbose: bool = True) -> Record:
+    """The recorded run of ``config``: loaded from ``results/`` if present (unless ``force``), else trained and saved."""
+    if not force:
+        found = experiments.load_record(config.key(), results_dir)
+        if found is not None:
+            if verbose:
+                print(f"[{config.key()[:8]}] recorded run loaded: {config.label()}", flush=True)
+            return Record(config, *found)
+    record, arrays = train(config, data_dir, verbose)
+    experiments.save_record(record, arrays, results_dir)
+    return Record(config, record, arrays)
