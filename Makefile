@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 book: $(STAMP)
-	$(PY) -m jupyter_book build . --warningiserror --nitpick --keep-going
+	$(ENV_DIR)/bin/jb build . --warningiserror --nitpick --keep-going
 
 clean:
 	rm -rf _build

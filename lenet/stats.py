@@ -48,17 +48,17 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
 
 
 def tost(values, mu: float, margin: float, alpha: float = 0.05) -> dict:
-    """Two one-sided tests (statsmodels ``ttost_onesamp``) of H0: |mean - mu| >= margin.
+    """Two one-sided tests (statsmodels ``DescrStatsW.ttost_mean``) of H0: |mean - mu| >= margin.
 
     ``equivalent`` is True when both one-sided tests reject at ``alpha``, i.e. the data show the
     mean lies within ``mu +- margin``; equivalently the (1 - 2 alpha) CI lies inside the bounds.
     """
-    from statsmodels.stats.weightstats import ttost_onesamp
+    from statsmodels.stats.weightstats import DescrStatsW
 
     if not margin > 0:
         raise ValueError(f"the equivalence margin must be positive, got {margin}")
     x = _as_values(values)
-    p, lower, upper = ttost_onesamp(x, mu - margin, mu + margin)
+    p, lower, upper = DescrStatsW(x).ttost_mean(mu - margin, mu + margin)
     mean, ci_low, ci_high = mean_ci(x, 1 - 2 * alpha)
     return {"mu": mu, "margin": margin, "low": mu - margin, "high": mu + margin, "p": float(p),
             "t_lower": float(lower[0]), "p_lower": float(lower[1]),
