@@ -55,6 +55,10 @@ class Experiment:
     seed: int = 0
 
     def __post_init__(self):
+        for name in ("lr_multiplier", "base_lr"):  # 10 and 10.0 are the same experiment: same key
+            if isinstance(getattr(self, name), (int, float)) and not isinstance(getattr(self, name), bool):
+                object.__setattr__(self, name, float(getattr(self, name)))
+
         def check(name, allowed):
             value = getattr(self, name)
             if value not in allowed:
@@ -80,8 +84,9 @@ class Experiment:
                 raise ValueError(f"Experiment.{name} must be None or a positive integer, got {value!r}")
         if self.split.endswith("kfold") and not 0 <= self.fold < self.n_folds:
             raise ValueError(f"Experiment.fold={self.fold} must be in 0..{self.n_folds - 1}")
-        if not self.lr_multiplier > 0 or not self.base_lr > 0:
-            raise ValueError("Experiment.lr_multiplier and base_lr must be positive")
+        for name in ("lr_multiplier", "base_lr"):
+            if not isinstance(getattr(self, name), float) or not getattr(self, name) > 0:
+                raise ValueError(f"Experiment.{name} must be a positive number, got {getattr(self, name)!r}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

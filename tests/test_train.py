@@ -34,6 +34,9 @@ def test_key_is_stable_and_sensitive():
     a = Experiment()
     assert a.key() == Experiment.from_dict(a.to_dict()).key() and len(a.key()) == 16
     assert a.key() != a.replace(seed=1).key() != a.replace(lr_multiplier=10).key()
+    assert a.replace(lr_multiplier=10).key() == a.replace(lr_multiplier=10.0).key()
+    with pytest.raises(ValueError, match="lr_multiplier must be a positive number"):
+        a.replace(lr_multiplier="ten")
 
 
 def test_run_records_everything_and_is_reused(synthetic, tmp_path, capsys):
