@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, experiments, schedule, stats
+from . import data, engine, experiments, schedule, stats
 from .experiments import Experiment
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -125,35 +125,23 @@ def make_optimizer(name: str, learning_rate: float):
     return classes[name](learning_rate=learning_rate)
 
 
-def _epoch_logger(config: Experiment, heldout_name: str, rows: list, verbose: bool = True):
-    """A Keras callback that prints one line per epoch and keeps the epoch's numbers in ``rows``."""
-    import keras
+def _epoch_line(config: Experiment, heldout_name: str, verbose: bool):
+    """Print one line per epoch, readable in a stored notebook."""
+    start = time.perf_counter()
 
-    class EpochLine(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
+    def on_epoch_end(epoch, row):
+        nonlocal start
+        row["seconds"] = time.perf_counter() - start
+        row["error"] = 1 - row["accuracy"]
+        row["heldout_error"] = 1 - row["heldout_accuracy"]
+        start = time.perf_counter()
+        if verbose:
+            print(f"[{config.key()[:8]}] epoch {row['epoch']:>2}/{config.epochs}  lr {row['lr']:.1e}  "
+                  f"train loss {row['loss']:.4f} err {row['error']:.2%}  "
+                  f"{heldout_name} loss {row['heldout_loss']:.4f} err {row['heldout_error']:.2%}  "
+                  f"{row['seconds']:.1f}s", flush=True)
 
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            row = {
-                "epoch": epoch + 1,
-                "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
-                "loss": float(logs["loss"]),
-                "accuracy": float(logs["accuracy"]),
-                "heldout_loss": float(logs["val_loss"]),
-                "heldout_accuracy": float(logs["val_accuracy"]),
-                "seconds": time.perf_counter() - self.start,
-            }
-            row["error"] = 1 - row["accuracy"]
-            row["heldout_error"] = 1 - row["heldout_accuracy"]
-            rows.append(row)
-            if verbose:
-                print(f"[{config.key()[:8]}] epoch {row['epoch']:>2}/{config.epochs}  lr {row['lr']:.1e}  "
-                      f"train loss {row['loss']:.4f} err {row['error']:.2%}  "
-                      f"{heldout_name} loss {row['heldout_loss']:.4f} err {row['heldout_error']:.2%}  "
-                      f"{row['seconds']:.1f}s", flush=True)
-
-    return EpochLine()
+    return on_epoch_end
 
 
 def _limit(x: np.ndarray, y: np.ndarray, n: int | None):
@@ -162,7 +150,6 @@ def _limit(x: np.ndarray, y: np.ndarray, n: int | None):
 
 def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool = True) -> tuple[dict, dict]:
     """Train ``config`` from scratch; return the JSON-able record and its arrays (not saved)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
     from sklearn.metrics import confusion_matrix
@@ -185,23 +172,22 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
 
     model = models.build_lenet5(config.activation, config.pooling, config.kernel_size, config.input_size,
                                 config.f6, num_classes=ds.num_classes)
-    lr0 = schedule.learning_rate(config.schedule, 0, config.lr_multiplier, config.base_lr)
-    model.compile(optimizer=make_optimizer(config.optimizer, lr0),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    optimizer = make_optimizer(config.optimizer,
+                               schedule.learning_rate(config.schedule, 0, config.lr_multiplier, config.base_lr))
 
-    rows: list = []
-    callbacks = [schedule.keras_callback(config.schedule, config.lr_multiplier, config.base_lr)]
     if verbose:
         print(f"[{config.key()[:8]}] {config.label()}: {len(x_train):,} train / {len(x_held):,} "
               f"{split.heldout_name} images, {model.count_params():,} parameters", flush=True)
-    callbacks.append(_epoch_logger(config, split.heldout_name, rows, verbose))
     start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
-              validation_data=(x_held, y_held), validation_batch_size=1024, callbacks=callbacks, verbose=0)
+    rows = engine.fit(model, optimizer, x_train, y_train, x_held, y_held, config.batch_size, config.epochs,
+                      lambda epoch: schedule.learning_rate(config.schedule, epoch, config.lr_multiplier,
+                                                          config.base_lr),
+                      config.seed, _epoch_line(config, split.heldout_name, verbose))
     train_seconds = time.perf_counter() - start
 
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=1024, verbose=0)
-    y_pred = model.predict(x_test, batch_size=1024, verbose=0).argmax(axis=1)
+    probs = engine.predict(model, x_test)
+    test_loss, test_accuracy = engine.cross_entropy(probs, y_test), float((probs.argmax(1) == y_test).mean())
+    y_pred = probs.argmax(axis=1)
     labels = list(range(ds.num_classes))
     test = {"n": int(len(y_test)), "loss": float(test_loss), "accuracy": float(test_accuracy),
             "error": 1 - float(test_accuracy),
