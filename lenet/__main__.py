@@ -2,6 +2,7 @@
 
     lenet train [--preset P] [--dataset D] [--epochs N] [--seed S] [--set FIELD=VALUE ...] [--force]
     lenet fetch mnist fashion_mnist      # find or download and verify datasets
+    lenet sweep full                     # train every run of a profile (params/full.yaml), resumable
 """
 from __future__ import annotations
 
@@ -43,8 +44,24 @@ def main(argv: list[str] | None = None) -> int:
     fe.add_argument("datasets", nargs="+")
     fe.add_argument("--data-dir")
 
+    sw = sub.add_parser("sweep", help="train every run of a profile (params/NAME.yaml); recorded runs are reused")
+    sw.add_argument("profile", help="profile name (full, smoke) or path to a YAML file")
+    sw.add_argument("--workers", type=int)
+    sw.add_argument("--threads", type=int, help="threads per worker")
+    sw.add_argument("--force", action="store_true")
+    sw.add_argument("--data-dir")
+    sw.add_argument("--results-dir")
+
     args = parser.parse_args(argv)
     try:
+        if args.command == "sweep":
+            from . import params, study, sweep
+
+            profile = params.load_profile(args.profile)
+            result = sweep.run_sweep(study.all_configs(profile), workers=args.workers or profile["workers"],
+                                     threads_per_worker=args.threads, force=args.force,
+                                     results_dir=args.results_dir, data_dir=args.data_dir)
+            return 0 if result.ok else 1
         if args.command == "fetch":
             for name in args.datasets:
                 ds = data.load(name, args.data_dir)

@@ -17,6 +17,14 @@ import numpy as np
 EVAL_BATCH = 1000
 
 
+class Diverged(FloatingPointError):
+    """The training loss became NaN or infinite; ``rows`` holds the epochs finished before."""
+
+    def __init__(self, message: str, rows: list):
+        super().__init__(message)
+        self.rows = rows
+
+
 def fit(model, optimizer, x_train: np.ndarray, y_train: np.ndarray, x_heldout: np.ndarray,
         y_heldout: np.ndarray, batch_size: int, epochs: int, lr_for_epoch: Callable[[int], float],
         seed: int, on_epoch_end: Callable[[int, dict], None] | None = None) -> list[dict]:
@@ -55,8 +63,8 @@ def fit(model, optimizer, x_train: np.ndarray, y_train: np.ndarray, x_heldout: n
         optimizer.learning_rate.assign(lr)
         loss, accuracy = train_epoch(tf.constant(rng.permutation(n), tf.int32))
         if not np.isfinite(float(loss)):
-            raise FloatingPointError(f"training loss became {float(loss)} in epoch {epoch + 1} (lr {lr:g}); "
-                                     f"the run diverged -- lower the learning rate or its multiplier")
+            raise Diverged(f"training loss became {float(loss)} in epoch {epoch + 1} (lr {lr:g}); "
+                           f"the run diverged -- lower the learning rate or its multiplier", rows)
         held_loss, held_accuracy = evaluate(model, x_heldout, y_heldout)
         row = {"epoch": epoch + 1, "lr": float(lr), "loss": float(loss), "accuracy": float(accuracy),
                "heldout_loss": held_loss, "heldout_accuracy": held_accuracy}

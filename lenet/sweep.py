@@ -128,7 +128,8 @@ def run_sweep(configs: list[Experiment], workers: int | None = None, threads_per
         eta = elapsed / finished_now * (len(todo) - finished_now)
         if outcome["ok"]:
             result.trained.append(outcome["key"])
-            what = f"{outcome['test_accuracy']:.2%} test accuracy in {_fmt(outcome['seconds'])}"
+            what = (f"{outcome['test_accuracy']:.2%} test accuracy" if outcome["test_accuracy"] == outcome["test_accuracy"]
+                    else "diverged (recorded)") + f" in {_fmt(outcome['seconds'])}"
         else:
             result.failures[outcome["key"]] = outcome["error"] + "\n" + outcome.get("traceback", "")
             what = f"FAILED: {outcome['error']}"

@@ -52,8 +52,13 @@ class Record:
         return self.data["test"]
 
     @property
+    def ok(self) -> bool:
+        return self.data["status"] == "ok"
+
+    @property
     def test_accuracy(self) -> float:
-        return self.data["test"]["accuracy"]
+        """Test accuracy; NaN for a run that diverged."""
+        return self.data["test"]["accuracy"] if self.ok else float("nan")
 
     @property
     def confusion_matrix(self) -> np.ndarray:
@@ -64,8 +69,8 @@ class Record:
         return self.data["class_names"]
 
     def __repr__(self) -> str:
-        return (f"Record({self.key}: {self.config.label()}, test accuracy {self.test_accuracy:.4%}, "
-                f"{self.data['wall_time_s']:.0f} s)")
+        return (f"Record({self.key}: {self.config.label()}, {self.data['status']}, test accuracy "
+                f"{self.test_accuracy:.4%}, {self.data['wall_time_s']:.0f} s)")
 
 
 # --------------------------------------------------------------------------- provenance
@@ -144,6 +149,11 @@ def _epoch_line(config: Experiment, heldout_name: str, verbose: bool):
     return on_epoch_end
 
 
+def _columns(rows: list[dict]) -> dict:
+    """Per-epoch rows -> one list per metric."""
+    return {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
+
+
 def _limit(x: np.ndarray, y: np.ndarray, n: int | None):
     return (x, y) if n is None else (x[:n], y[:n])
 
@@ -179,19 +189,6 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
         print(f"[{config.key()[:8]}] {config.label()}: {len(x_train):,} train / {len(x_held):,} "
               f"{split.heldout_name} images, {model.count_params():,} parameters", flush=True)
     start = time.perf_counter()
-    rows = engine.fit(model, optimizer, x_train, y_train, x_held, y_held, config.batch_size, config.epochs,
-                      lambda epoch: schedule.learning_rate(config.schedule, epoch, config.lr_multiplier,
-                                                          config.base_lr),
-                      config.seed, _epoch_line(config, split.heldout_name, verbose))
-    train_seconds = time.perf_counter() - start
-
-    probs = engine.predict(model, x_test)
-    test_loss, test_accuracy = engine.cross_entropy(probs, y_test), float((probs.argmax(1) == y_test).mean())
-    y_pred = probs.argmax(axis=1)
-    labels = list(range(ds.num_classes))
-    test = {"n": int(len(y_test)), "loss": float(test_loss), "accuracy": float(test_accuracy),
-            "error": 1 - float(test_accuracy),
-            **{k: v for k, v in stats.classification_metrics(y_test, y_pred, labels).items() if k != "accuracy"}}
     record = {
         "schema": experiments.RECORD_SCHEMA,
         "key": config.key(),
@@ -201,7 +198,31 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
         "heldout_name": split.heldout_name,
         "n_train": int(len(x_train)),
         "n_parameters": int(model.count_params()),
-        "history": {name: [row[name] for row in rows] for name in rows[0]} if rows else {},
+    }
+    try:
+        rows = engine.fit(model, optimizer, x_train, y_train, x_held, y_held, config.batch_size, config.epochs,
+                          lambda epoch: schedule.learning_rate(config.schedule, epoch, config.lr_multiplier,
+                                                              config.base_lr),
+                          config.seed, _epoch_line(config, split.heldout_name, verbose))
+    except engine.Diverged as exc:  # a result of the experiment, recorded like any other
+        if verbose:
+            print(f"[{config.key()[:8]}] DIVERGED: {exc}", flush=True)
+        record.update(status="diverged", error=str(exc), history=_columns(exc.rows), test=None,
+                      class_names=list(ds.class_names), confusion_matrix=None,
+                      wall_time_s=time.perf_counter() - start, seconds_per_epoch=None,
+                      data_files=ds.files, provenance=provenance())
+        return json.loads(json.dumps(record)), {}
+    train_seconds = time.perf_counter() - start
+
+    probs = engine.predict(model, x_test)
+    test_loss, test_accuracy = engine.cross_entropy(probs, y_test), float((probs.argmax(1) == y_test).mean())
+    y_pred = probs.argmax(axis=1)
+    labels = list(range(ds.num_classes))
+    test = {"n": int(len(y_test)), "loss": float(test_loss), "accuracy": float(test_accuracy),
+            "error": 1 - float(test_accuracy),
+            **{k: v for k, v in stats.classification_metrics(y_test, y_pred, labels).items() if k != "accuracy"}}
+    record.update({
+        "history": _columns(rows),
         "test": test,
         "class_names": list(ds.class_names),
         "confusion_matrix": confusion_matrix(y_test, y_pred, labels=labels).tolist(),
@@ -209,7 +230,7 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
         "seconds_per_epoch": train_seconds / config.epochs,
         "data_files": ds.files,
         "provenance": provenance(),
-    }
+    })
     if verbose:
         print(f"[{config.key()[:8]}] test accuracy {test_accuracy:.4%} (error {1 - test_accuracy:.2%}), "
               f"{train_seconds:.0f} s ({train_seconds / config.epochs:.1f} s/epoch)", flush=True)

@@ -125,3 +125,14 @@ def test_cli_reports_bad_input(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--set", "epoch=3"])
     assert "unknown field(s) ['epoch']" in capsys.readouterr().err
+
+
+def test_diverged_run_is_recorded_and_not_retried(synthetic, capsys):
+    spec, root = synthetic
+    config = tiny(optimizer="sgd", base_lr=1e30, activation="relu", epochs=3)  # unbounded: overflows to NaN
+    record = train.run(config, data_dir=root)
+    assert record.data["status"] == "diverged" and not record.ok
+    assert "training loss became" in record.data["error"] and record.test_accuracy != record.test_accuracy
+    assert "DIVERGED" in capsys.readouterr().out
+    again = train.run(config, data_dir=root)
+    assert again.data == record.data and "recorded run loaded" in capsys.readouterr().out

@@ -1,0 +1,62 @@
+"""The report's experiments as data: each study is a function from profile parameters to configs.
+
+Notebooks call these (then ``lenet.sweep.run_sweep``), and ``all_configs(profile)`` lists every
+run of a profile so the whole study can be trained ahead of the notebooks in one sweep.
+"""
+from __future__ import annotations
+
+from .experiments import Experiment, preset
+
+PAPER_TEST_ERROR = 0.0095  # LeNet-5, no distortions (LeCun et al. 1998, §III-C)
+PAPER_TRAIN_ERROR = 0.0035
+PAPER_TEST_ACCURACY = 1 - PAPER_TEST_ERROR
+UCL = {"mean": 0.98838, "sd": 0.00070, "n": 10, "t": -9.592, "critical": 2.262,  # CLAIMS.md §B
+       "lr10_mean": 0.99045, "lr10_t": -0.212, "cv_mean": 0.9872, "fashion_accuracy": 0.8875,
+       "fashion_macro_f1": 0.89073, "emnist_accuracy": 0.8632}
+EQUIVALENCE_MARGIN = 0.001  # +-0.10 percentage points of accuracy, the margin used throughout the report
+
+
+def _limits(max_train_images, max_test_images) -> dict:
+    return {"max_train_images": max_train_images, "max_test_images": max_test_images}
+
+
+def replication(epochs: int, repetitions: int, lr_multiplier: float = 1.0, dataset: str = "mnist",
+                max_train_images=None, max_test_images=None) -> list[Experiment]:
+    """The UCL group's seed_keras model on the official split, one run per seed."""
+    return [preset("seed_keras", dataset=dataset, epochs=epochs, seed=seed, lr_multiplier=lr_multiplier,
+                   **_limits(max_train_images, max_test_images)) for seed in range(repetitions)]
+
+
+def cross_validation(epochs: int, folds: int, stratified: bool, max_train_images=None,
+                     max_test_images=None) -> list[Experiment]:
+    """k-fold over the combined 70,000 MNIST images, one run per fold (seed 0)."""
+    split = "stratified_kfold" if stratified else "kfold"
+    return [preset("seed_keras", split=split, fold=fold, n_folds=folds, epochs=epochs,
+                   **_limits(max_train_images, max_test_images)) for fold in range(folds)]
+
+
+def tuning(dataset: str, epochs: int, kernel_sizes=(), lr_multipliers=(), optimizers=(),
+           max_train_images=None, max_test_images=None) -> dict[str, list[Experiment]]:
+    """One-factor-at-a-time tuning on the train/validation split (54,000/6,000 for MNIST)."""
+    base = preset("seed_keras", dataset=dataset, split="validation", epochs=epochs,
+                  **_limits(max_train_images, max_test_images))
+    return {"kernel_size": [base.replace(kernel_size=k) for k in kernel_sizes],
+            "lr_multiplier": [base.replace(lr_multiplier=float(m)) for m in lr_multipliers],
+            "optimizer": [base.replace(optimizer=o) for o in optimizers]}
+
+
+def all_configs(p: dict) -> list[Experiment]:
+    """Every run of a profile (``params/*.yaml``), without duplicates, in a sensible order."""
+    limits = _limits(p["max_train_images"], p["max_test_images"])
+    configs = replication(p["epochs"], p["repetitions"], **limits)
+    configs += replication(p["epochs"], p["repetitions"], lr_multiplier=10.0, **limits)
+    for stratified in (False, True):
+        configs += cross_validation(p["epochs"], p["folds"], stratified, **limits)
+    for group in tuning("mnist", p["epochs"], p["kernel_sizes"], p["mnist_lr_multipliers"], p["optimizers"],
+                        **limits).values():
+        configs += group
+    configs += tuning("fashion_mnist", p["epochs"], lr_multipliers=p["fashion_lr_multipliers"], **limits)["lr_multiplier"]
+    configs += replication(p["epochs"], p["fashion_repetitions"], dataset="fashion_mnist", **limits)
+    if p.get("emnist", False):
+        configs += replication(p["epochs"], 1, dataset="emnist_byclass", **limits)
+    return list(dict.fromkeys(configs))
