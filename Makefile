@@ -1,5 +1,6 @@
 # make test   -- install into a local virtualenv (unless one is active) and run the test suite
-# make book   -- build the HTML report into _build/html
+# make book   -- execute the notebooks (profile full, from recorded runs) and build the HTML into _build/html
+# make smoke-book -- the same on a few hundred images, in _build/smoke (minutes)
 # Uses the active virtualenv / conda env when there is one, else creates ./.venv.
 
 ifneq ($(VIRTUAL_ENV),)
@@ -12,8 +13,14 @@ endif
 PY := $(ENV_DIR)/bin/python
 STAMP := $(ENV_DIR)/.lenet-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# The team's offline copy of the datasets, when it sits beside the clone (else: cache or download).
+ifeq ($(LENET_DATA_DIR),)
+ifneq ($(wildcard ../shared/datasets/mnist),)
+export LENET_DATA_DIR := $(abspath ../shared/datasets)
+endif
+endif
 
-.PHONY: test book install clean
+.PHONY: test book smoke-book install clean
 
 install: $(STAMP)
 
@@ -27,7 +34,10 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 book: $(STAMP)
-	$(ENV_DIR)/bin/jb build . --warningiserror --nitpick --keep-going
+	$(PY) -m lenet.pipeline --profile full
+
+smoke-book: $(STAMP)
+	$(PY) -m lenet.pipeline --profile smoke --out _build/smoke
 
 clean:
-	rm -rf _build
+	rm -rf _build book/executed

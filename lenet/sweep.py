@@ -20,6 +20,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import data, experiments
 from .experiments import Experiment
 
@@ -119,13 +121,14 @@ def run_sweep(configs: list[Experiment], workers: int | None = None, threads_per
           f"({workers} workers x {threads} threads)", file=stream, flush=True)
     result = SweepResult(list(configs), [])
     done = total - len(todo)
+    durations: list = []
 
     def report(config: Experiment, outcome: dict) -> None:
         nonlocal done
         done += 1
         elapsed = time.perf_counter() - start
-        finished_now = len(result.trained) + len(result.failures) + 1
-        eta = elapsed / finished_now * (len(todo) - finished_now)
+        durations.append(outcome["seconds"])
+        eta = float(np.mean(durations)) * (len(todo) - len(durations)) / workers
         if outcome["ok"]:
             result.trained.append(outcome["key"])
             what = (f"{outcome['test_accuracy']:.2%} test accuracy" if outcome["test_accuracy"] == outcome["test_accuracy"]

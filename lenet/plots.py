@@ -1,0 +1,132 @@
+"""Figures for the report; each function returns a matplotlib Figure (notebooks glue or show it)."""
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+def learning_curves(records, references: dict | None = None, metric: str = "error", title: str = ""):
+    """Per-epoch training (on the fly) and held-out ``metric`` across runs: mean line, +-1 sd band.
+
+    ``references``: horizontal lines, e.g. {"paper test error 0.95%": 0.0095}.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    held_name = records[0].data["heldout_name"]
+    for column, label, color in ((metric, "training (on the fly)", "C0"), (f"heldout_{metric}", held_name, "C1")):
+        curves = np.array([r.data["history"][column] for r in records], dtype=float)
+        epochs = np.arange(1, curves.shape[1] + 1)
+        mean, sd = curves.mean(axis=0), curves.std(axis=0, ddof=1) if len(curves) > 1 else 0 * curves[0]
+        ax.plot(epochs, mean, color=color, label=f"{label} (mean of {len(curves)})")
+        ax.fill_between(epochs, mean - sd, mean + sd, color=color, alpha=0.25, linewidth=0)
+    for i, (label, value) in enumerate((references or {}).items()):
+        ax.axhline(value, color=f"C{i + 2}", linestyle="--", label=label)
+    ax.set(xlabel="epoch", ylabel=metric, title=title)
+    if metric == "error":
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def setting_curves(groups: dict, metric: str = "heldout_error", title: str = ""):
+    """One line per setting (``{label: record}``) of a per-epoch metric, e.g. validation error."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, record in groups.items():
+        history = record.data["history"]
+        if history:
+            ax.plot(history["epoch"], history[metric], marker=".", label=f"{label}"
+                    + ("" if record.ok else " (diverged)"))
+    ax.set(xlabel="epoch", ylabel=metric.replace("heldout", record.data["heldout_name"]).replace("_", " "),
+           title=title)
+    if "error" in metric:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
+    ax.legend(fontsize="small", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(matrix, class_names, normalize: bool = False, title: str = "", groups=None,
+                     annotate: bool | None = None):
+    """Heatmap of a confusion matrix (rows: true class, columns: predicted).
+
+    ``normalize``: each row divided by its count. ``groups``: list of (name, first, last) index
+    ranges drawn as separators (EMNIST digits / upper / lower case).
+    """
+    cm = np.asarray(matrix, dtype=float)
+    if normalize:
+        cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    k = len(class_names)
+    annotate = k <= 12 if annotate is None else annotate
+    size = 6 if k <= 12 else 13
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    sns.heatmap(cm, ax=ax, cmap="Blues", square=True, cbar=True, annot=annotate,
+                fmt=".2f" if normalize else ".0f", annot_kws={"size": 8},
+                xticklabels=class_names, yticklabels=class_names,
+                norm=matplotlib.colors.PowerNorm(0.4) if not normalize else None)
+    for _, first, last in groups or []:
+        for edge in (first, last + 1):
+            ax.axhline(edge, color="k", linewidth=0.8)
+            ax.axvline(edge, color="k", linewidth=0.8)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    if k > 12:
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(images, captions, ncols: int = 10, title: str = "", cmap: str = "gray_r"):
+    """Small images with a caption under each (sample grids, misclassification galleries)."""
+    n = len(images)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.95, nrows * 1.15))
+    for ax, i in zip(np.ravel(axes), range(nrows * ncols)):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(np.squeeze(images[i]), cmap=cmap)
+            ax.set_title(captions[i], fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def misclassified(images, y_true, y_pred, class_names, n: int = 30, title: str = ""):
+    """The first ``n`` misclassified test images, captioned 'true -> predicted'."""
+    wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:n]
+    captions = [f"{class_names[y_true[i]]} \u2192 {class_names[y_pred[i]]}" for i in wrong]
+    return image_grid(images[wrong], captions, title=title)
+
+
+def class_counts(labels_by_split: dict, class_names, title: str = ""):
+    """Bar chart of images per class for each split ({"train": y_train, "test": y_test})."""
+    frame = pd.concat([pd.DataFrame({"class": np.asarray(class_names)[np.asarray(y)], "split": split})
+                       for split, y in labels_by_split.items()])
+    fig, ax = plt.subplots(figsize=(max(6, len(class_names) * 0.35), 3.5))
+    sns.countplot(frame, x="class", hue="split", order=list(class_names), ax=ax)
+    ax.set(xlabel="", ylabel="images", title=title)
+    ax.tick_params(axis="x", rotation=90 if len(class_names) > 12 else 30, labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_points(groups: dict, reference: float | None = None, reference_label: str = "", title: str = ""):
+    """Strip plot of per-run test accuracy by group ({label: [accuracies]}), with means."""
+    frame = pd.DataFrame([(g, a) for g, values in groups.items() for a in values], columns=["group", "accuracy"])
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    sns.stripplot(frame, x="group", y="accuracy", ax=ax, size=6, jitter=0.15)
+    sns.pointplot(frame, x="group", y="accuracy", ax=ax, color="k", linestyle="none", errorbar=("ci", 95),
+                  markers="_", markersize=20)
+    if reference is not None:
+        ax.axhline(reference, color="C3", linestyle="--", label=reference_label)
+        ax.legend(fontsize="small")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=2))
+    ax.set(xlabel="", ylabel="test accuracy", title=title)
+    fig.tight_layout()
+    return fig
