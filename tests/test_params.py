@@ -84,3 +84,27 @@ def test_pipeline_refuses_bad_profile_before_running(tmp_path, capsys):
     assert pipeline.main(["--profile", str(path), "--out", str(tmp_path / "book"), "--skip-build"]) == 2
     assert "unknown parameter(s) ['epcohs']" in capsys.readouterr().err
     assert not list((tmp_path / "book" / "book" / "executed").glob("*.ipynb"))
+
+
+def test_pipeline_stops_at_first_failure_and_keeps_the_failed_notebook(tmp_path, monkeypatch, capsys):
+    import nbformat
+
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    for name, code in (("01_ok.ipynb", "x = 1"), ("02_fails.ipynb", "raise ValueError('boom in 02')"),
+                       ("03_never.ipynb", "y = 2")):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        params_cell = nbformat.v4.new_code_cell("epochs = 1")
+        params_cell.metadata["tags"] = ["parameters"]
+        nb.cells = [params_cell, nbformat.v4.new_code_cell(code)]
+        nbformat.write(nb, source / name)
+    monkeypatch.setattr(pipeline, "NOTEBOOKS_DIR", source)
+    out = tmp_path / "book"
+    with pytest.raises(SystemExit):
+        pipeline.execute("smoke", out_root=out)
+    executed = out / "book" / "executed"
+    assert sorted(p.name for p in executed.glob("*.ipynb")) == ["01_ok.ipynb", "02_fails.ipynb"]
+    assert "boom in 02" in (executed / "02_fails.ipynb").read_text()  # kept, with its error
+    err = capsys.readouterr().err
+    assert "FAILED in 02_fails.ipynb" in err and str(executed / "02_fails.ipynb") in err
