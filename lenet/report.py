@@ -52,14 +52,11 @@ def character_groups(class_names) -> tuple[list[int], list[tuple[str, int, int]]
 
 
 def glue(name: str, value, display: bool = False) -> None:
-    """``myst_nb.glue`` for values cited in prose. NumPy scalars become Python numbers (so that
-    ``{glue:text}`key:.2f``` can format them); strings become Markdown (cite them with ``{glue}``)."""
+    """``myst_nb.glue`` for values cited in prose with ``{glue:text}``. NumPy scalars become Python
+    numbers, so that a format spec (``key:.2f``, or ``path::key:d`` from another page) applies;
+    strings stay plain (``:s`` from another page renders them without quotes)."""
     from myst_nb import glue as _glue
 
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, str):
-        from IPython.display import Markdown
-
-        value = Markdown(value)
     _glue(name, value, display=display)

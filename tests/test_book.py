@@ -53,6 +53,9 @@ def test_glued_numbers_render_in_prose(smoke_book):
     out, _ = smoke_book
     html = (out / "_build" / "html" / "book" / "discussion.html").read_text()
     assert re.search(r"mean test accuracy is\s*(<[^>]+>\s*)*\d+\.\d\d", html), "glued accuracy missing"
+    assert re.search(r"statistics chapter</span></a> finds the mean\s*(<[^>]+>\s*)*(not shown )?equivalent", html)
+    for page in (out / "_build" / "html").rglob("*.html"):  # no object reprs instead of glued values
+        assert "IPython.core.display" not in page.read_text(), page.name
 
 
 def test_replication_chapter_in_chromium(smoke_book, tmp_path):
