@@ -8,6 +8,7 @@ The faithful 1998 model (RBF output, sparse C3, trainable subsampling) will be t
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 LECUN_A, LECUN_S = 1.7159, 2.0 / 3.0  # squashing f(a) = A tanh(S a), Eq. 6 / Appendix A: f(+-1) = +-1
@@ -68,3 +69,156 @@ def build_preset(preset: str, num_classes: int = 10, **overrides) -> keras.Model
     if preset not in PRESETS:
         raise ValueError(f"unknown model preset {preset!r}; choose one of {sorted(PRESETS)}")
     return build_lenet5(**{**PRESETS[preset], **overrides}, num_classes=num_classes, name=preset)
+
+
+# --------------------------------------------------------------------------- the 1998 model
+# LeCun, Bottou, Bengio, Haffner (1998), §II-B/C and Appendix A; ../shared/docs/LENET5_1998.md.
+
+# Table I: which S2 maps (rows) feed which C3 maps (columns). X = connected.
+C3_TABLE_TEXT = """
+X . . . X X X . . X X X X . X X
+X X . . . X X X . . X X X X . X
+X X X . . . X X X . . X . X X X
+. X X X . . X X X X . . X . X X
+. . X X X . . X X X X . X X . X
+. . . X X X . . X X X X . X X X
+"""
+C3_TABLE = np.array([[c == "X" for c in row.split()] for row in C3_TABLE_TEXT.strip().splitlines()])
+
+# Fig. 3: the fixed 7x12 output codes of the ten digits, row-major ('#' = +1, '.' = -1).
+DIGIT_BITMAPS = """
+.#####. ...##.. .#####. ####### .#####. .#####. ..####. ####### .#####. .#####.
+....... ..###.. ....... .....## ....... ....... .##.... .....## ##...## ##..###
+..###.. .####.. .#####. ....##. ....... ####### ##..... .....## ##...## ##...##
+.##.##. ...##.. ##...## ...##.. .##..## ##..... ##..... ....##. ##...## ##...##
+##...## ...##.. #....## ..####. .##..## ##..... ######. ...##.. .#####. ##..###
+##...## ...##.. ....##. .....## ###..## .####.. ###..## ...##.. ##...## .######
+##...## ...##.. ..###.. .....## ##...## ..####. ##...## ..##... ##...## .....##
+##...## ...##.. .##.... .....## ##...## .....## ##...## ..##... ##...## .....##
+.##.##. ...##.. ##..... ##...## ##..### ##...## ###..## ..##... ##...## ....##.
+..###.. .###### ####### .#####. .###### .#####. .#####. ..##... .#####. .####..
+....... ....... ....... ....... .....## ....... ....... ....... ....... .......
+....... ....... ....... ....... .....## ....... ....... ....... ....... .......
+"""
+
+
+def digit_codes() -> np.ndarray:
+    """The RBF centres: (10, 84) array of +-1, digit d's 12x7 bitmap flattened row by row."""
+    rows = [line.split() for line in DIGIT_BITMAPS.strip().splitlines()]
+    return np.array([[1.0 if ch == "#" else -1.0 for row in rows for ch in row[d]] for d in range(10)],
+                    dtype=np.float32)
+
+
+def lecun_uniform(fan_in):
+    """Appendix A: weights uniform in [-2.4/F, +2.4/F], F the fan-in of the receiving unit."""
+    return keras.initializers.RandomUniform(-2.4 / fan_in, 2.4 / fan_in)
+
+
+@keras.saving.register_keras_serializable(package="lenet")
+class Subsampling(layers.Layer):
+    """S2 / S4: each 2x2 block summed (or averaged), times one trainable coefficient per map,
+    plus one trainable bias per map, then squashed. The paper says "added" in §II-B and
+    "averaged" in §II-A; ``reduce`` picks the reading (it rescales the coefficient by 4)."""
+
+    def __init__(self, reduce: str = "sum", **kwargs):
+        super().__init__(**kwargs)
+        _choice("reduce", reduce, ("sum", "average"))
+        self.reduce = reduce
+
+    def build(self, input_shape):
+        maps = input_shape[-1]
+        self.coefficient = self.add_weight(shape=(maps,), initializer=lecun_uniform(4), name="coefficient")
+        self.bias = self.add_weight(shape=(maps,), initializer="zeros", name="bias")
+
+    def call(self, x):
+        pooled = ops.average_pool(x, 2, 2)  # mean of each 2x2 block
+        if self.reduce == "sum":
+            pooled = pooled * 4.0
+        return scaled_tanh(pooled * self.coefficient + self.bias)
+
+    def get_config(self):
+        return {**super().get_config(), "reduce": self.reduce}
+
+
+@keras.saving.register_keras_serializable(package="lenet")
+class SparseConv2D(layers.Layer):
+    """C3: a 5x5 convolution in which output map j sees only the input maps that ``table[:, j]``
+    marks. Only connected kernels are weights (60 x 25 + 16 = 1,516 for Table I); they are placed
+    into a full kernel through a fixed 0/1 selection tensor, so the convolution stays one op."""
+
+    def __init__(self, table, kernel_size: int = 5, **kwargs):
+        super().__init__(**kwargs)
+        self.table = np.asarray(table, dtype=bool)
+        self.kernel_size = kernel_size
+
+    def build(self, input_shape):
+        n_in, n_out = self.table.shape
+        pairs = np.argwhere(self.table)  # (connections, 2): (input map, output map)
+        select = np.zeros((len(pairs), n_in, n_out), np.float32)
+        select[np.arange(len(pairs)), pairs[:, 0], pairs[:, 1]] = 1.0
+        self.select = select
+        k = self.kernel_size
+        fan_in = k * k * self.table.sum(axis=0)  # 75, 100 or 150 per output map
+        # each connection's kernel is initialised with the fan-in of the output map it feeds
+        limits = (2.4 / fan_in[pairs[:, 1]]).astype(np.float32)
+        self.kernels = self.add_weight(shape=(k, k, len(pairs)), name="kernels",
+                                       initializer=lambda shape, dtype=None: keras.random.uniform(shape, -1.0, 1.0) * limits)
+        self.bias = self.add_weight(shape=(n_out,), initializer="zeros", name="bias")
+
+    def call(self, x):
+        kernel = ops.einsum("hwc,cio->hwio", self.kernels, self.select)
+        return scaled_tanh(ops.conv(x, kernel) + self.bias)
+
+    def get_config(self):
+        return {**super().get_config(), "table": self.table.tolist(), "kernel_size": self.kernel_size}
+
+
+@keras.saving.register_keras_serializable(package="lenet")
+class EuclideanRBF(layers.Layer):
+    """Output: y_i = sum_j (x_j - w_ij)^2 with fixed centres w (the digit codes); smallest wins."""
+
+    def __init__(self, centres, **kwargs):
+        super().__init__(trainable=False, **kwargs)
+        self.centres = np.asarray(centres, dtype=np.float32)
+
+    def call(self, x):
+        diff = ops.expand_dims(x, 1) - self.centres[None, :, :]
+        return ops.sum(diff * diff, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "centres": self.centres.tolist()}
+
+
+def build_lecun1998(subsampling: str = "sum", c3_table=C3_TABLE, name: str = "lecun1998") -> keras.Model:
+    """LeNet-5 as published: 32x32 input, C1, trainable S2, sparse C3, S4, C5 (5x5 over all S4
+    maps), F6 (84), squashing up to F6, and fixed-code Euclidean RBF outputs (predict the argmin).
+    ``c3_table`` = np.ones((6, 16)) gives the fully connected C3 of the ablations."""
+    inputs = keras.Input(shape=(32, 32, 1), name="image")
+    x = layers.Conv2D(6, 5, activation=scaled_tanh, kernel_initializer=lecun_uniform(25), name="C1")(inputs)
+    x = Subsampling(subsampling, name="S2")(x)
+    x = SparseConv2D(c3_table, name="C3")(x)
+    x = Subsampling(subsampling, name="S4")(x)
+    x = layers.Conv2D(120, 5, activation=scaled_tanh, kernel_initializer=lecun_uniform(400), name="C5")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(84, activation=scaled_tanh, kernel_initializer=lecun_uniform(120), name="F6")(x)
+    outputs = EuclideanRBF(digit_codes(), name="RBF")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def rbf_loss(y_true, distances):
+    """Eq. 8: the mean penalty (RBF output) of the correct class."""
+    y_true = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+    return ops.mean(ops.take_along_axis(distances, y_true[:, None], axis=1))
+
+
+def map_loss(j: float = 1.0):
+    """Eq. 9, the discriminative MAP criterion: mean[y_correct + log(e^-j + sum_i e^-y_i)].
+    The paper does not give j (LENET5_1998.md); it is a parameter here."""
+    def loss(y_true, distances):
+        y_true = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        correct = ops.take_along_axis(distances, y_true[:, None], axis=1)[:, 0]
+        floor = ops.full((ops.shape(distances)[0], 1), -float(j))
+        competition = ops.logsumexp(ops.concatenate([floor, -distances], axis=1), axis=1)
+        return ops.mean(correct + competition)
+
+    return loss
