@@ -5,8 +5,7 @@ import tensorflow as tf
 
 import keras
 
-from lenet import engine, models, train
-from lenet.experiments import Experiment
+from lenet import engine, models
 
 
 def _adam_weights(fused: bool):
