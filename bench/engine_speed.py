@@ -47,7 +47,7 @@ def naive_run(x, y, x_test, y_test, epochs: int, seed: int) -> float:
     model.compile(optimizer=keras.optimizers.Adam(schedule.paper_lr(0)), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     history = model.fit(x, y, batch_size=32, epochs=epochs, validation_data=(x_test, y_test), verbose=0,
-                        callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, lr: schedule.paper_lr(epoch))])
+                        callbacks=[schedule.keras_callback("paper")])
     return history.history["val_accuracy"][-1]
 
 

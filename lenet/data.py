@@ -174,14 +174,23 @@ def write_idx(path: Path | str, array: np.ndarray, compress: bool | None = None)
     data = struct.pack(f">BBBB{array.ndim}I", 0, 0, 0x08, array.ndim, *array.shape) + array.tobytes()
     if compress if compress is not None else path.suffix == ".gz":
         data = gzip.compress(data, mtime=0)
-    _atomic_write_bytes(path, data)
+    atomic_write(path, lambda handle: handle.write(data))
     return path
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def atomic_write(path: Path, write) -> None:
+    """Write via ``write(handle)`` to a temporary file in the same folder, then rename: readers see
+    all or nothing, and a crash leaves no partial file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- where files are
@@ -328,12 +337,13 @@ def _from_archive(spec: DatasetSpec, dirs: list[Path], download: bool) -> Path:
             if target.exists():
                 raise DataError(f"{target} exists but was not found as a usable file; move it away and retry")
             data = zf.read(member)
-            _atomic_write_bytes(target, data)
+            atomic_write(target, lambda handle: handle.write(data))
             if name in wanted:
                 sums.append(f"{sha256_hex(read_bytes(target))}  {name}")
     manifest = out_dir / "SHA256SUMS"
     old = manifest.read_text().splitlines() if manifest.exists() else []
-    _atomic_write_bytes(manifest, ("\n".join(sorted(set(old) | set(sums))) + "\n").encode())
+    text = "\n".join(sorted(set(old) | set(sums))) + "\n"
+    atomic_write(manifest, lambda handle: handle.write(text.encode()))
     return out_dir
 
 

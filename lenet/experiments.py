@@ -144,26 +144,12 @@ def run_paths(key: str, results_dir: Path | str | None = None) -> tuple[Path, Pa
     return runs / f"{key}.json", runs / f"{key}.npz"
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write via a temporary file in the same folder, then rename: readers see all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_record(record: dict, arrays: dict[str, np.ndarray], results_dir: Path | str | None = None) -> Path:
     """Save a run: arrays (predictions) first, then the JSON, whose presence marks the record complete."""
     json_path, npz_path = run_paths(record["key"], results_dir)
-    _atomic_write(npz_path, lambda handle: np.savez_compressed(handle, **arrays))
+    data.atomic_write(npz_path, lambda handle: np.savez_compressed(handle, **arrays))
     text = json.dumps(record, indent=1, sort_keys=False) + "\n"
-    _atomic_write(json_path, lambda handle: handle.write(text.encode()))
+    data.atomic_write(json_path, lambda handle: handle.write(text.encode()))
     return json_path
 
 

@@ -65,7 +65,7 @@ def run_one(config: dict, spec: data.DatasetSpec, threads: int | None, results_d
 
         record = run(Experiment.from_dict(config), force=force, results_dir=results_dir, data_dir=data_dir,
                      verbose=False)
-        return {"key": record.key, "ok": True, "seconds": time.perf_counter() - start,
+        return {"key": record.key, "ok": True, "status": record.data["status"], "seconds": time.perf_counter() - start,
                 "test_accuracy": record.test_accuracy}
     except Exception as exc:  # noqa: BLE001 -- any failure of one run is reported, the sweep goes on
         return {"key": Experiment.from_dict(config).key(), "ok": False, "seconds": time.perf_counter() - start,
@@ -131,8 +131,8 @@ def run_sweep(configs: list[Experiment], workers: int | None = None, threads_per
         eta = float(np.mean(durations)) * (len(todo) - len(durations)) / workers
         if outcome["ok"]:
             result.trained.append(outcome["key"])
-            what = (f"{outcome['test_accuracy']:.2%} test accuracy" if outcome["test_accuracy"] == outcome["test_accuracy"]
-                    else "diverged (recorded)") + f" in {_fmt(outcome['seconds'])}"
+            what = (f"{outcome['test_accuracy']:.2%} test accuracy" if outcome["status"] == "ok"
+                    else f"{outcome['status']} (recorded)") + f" in {_fmt(outcome['seconds'])}"
         else:
             result.failures[outcome["key"]] = outcome["error"] + "\n" + outcome.get("traceback", "")
             what = f"FAILED: {outcome['error']}"
