@@ -486,6 +486,74 @@ def preprocess(images: np.ndarray, input_size: int = 32, pad_value: str = "backg
     return x[..., None]
 
 
+# --------------------------------------------------------------------------- distortions
+
+# The 1998 paper's distortion experiment (§III-C) draws "random combinations of the following planar
+# affine transformations: horizontal and vertical translations, scaling, squeezing (simultaneous
+# horizontal compression and vertical elongation, or the reverse), and horizontal shearing" and gives
+# no magnitudes. Ours are chosen so that a digit stays inside the 28x28 field and keeps its label:
+DISTORTION = {
+    "translation_px": 2.0,  # up to +-2 px each way: MNIST digits sit in a 20x20 box inside 28x28
+    "scale": 0.10,  # both axes by 1 +- 10%
+    "squeeze": 0.10,  # x by (1 + q), y by 1 / (1 + q), q within +-10%
+    "shear": 0.20,  # x += shear * (y - centre): up to about +-11 degrees of slant
+}
+
+
+def distortion_parameters(n: int, seed: int) -> np.ndarray:
+    """(n, 5) random draws (ty, tx, scale, squeeze, shear) within ``DISTORTION``'s bounds."""
+    rng = np.random.default_rng(seed)
+    d = DISTORTION
+    return np.stack([rng.uniform(-d["translation_px"], d["translation_px"], n),
+                     rng.uniform(-d["translation_px"], d["translation_px"], n),
+                     1.0 + rng.uniform(-d["scale"], d["scale"], n),
+                     1.0 + rng.uniform(-d["squeeze"], d["squeeze"], n),
+                     rng.uniform(-d["shear"], d["shear"], n)], axis=1)
+
+
+def distort(images: np.ndarray, parameters: np.ndarray) -> np.ndarray:
+    """Apply one affine distortion per image (uint8 Nx28x28 in and out; bilinear, background 0)."""
+    from scipy.ndimage import affine_transform
+
+    images = np.asarray(images)
+    if len(images) != len(parameters):
+        raise ValueError(f"{len(images)} images but {len(parameters)} distortion parameter rows")
+    centre = (np.array(images.shape[1:3], float) - 1) / 2
+    out = np.empty_like(images)
+    for i, (ty, tx, scale, squeeze, shear) in enumerate(parameters):
+        # forward map in (row, col) = (y, x): scale/squeeze after a horizontal shear, then translate
+        forward = np.diag([scale / squeeze, scale * squeeze]) @ np.array([[1.0, 0.0], [shear, 1.0]])
+        inverse = np.linalg.inv(forward)
+        offset = centre - inverse @ (centre + np.array([ty, tx]))
+        warped = affine_transform(images[i].astype(np.float32), inverse, offset, order=1, cval=0.0)
+        out[i] = np.clip(np.rint(warped), 0, 255).astype(images.dtype)
+    return out
+
+
+class DistortedPool:
+    """The training set of the distortion experiment: each image plus ``copies`` random affine
+    variants of it, fixed by ``seed`` (60,000 + 540,000 for the paper's 9). Index i < N is an
+    original; index i >= N is copy i // N - 1 of image i % N. Variants are drawn when asked for,
+    so the pool costs 40 bytes per variant, not 784."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, copies: int, seed: int):
+        self.images, self.labels, self.copies = np.asarray(images), np.asarray(labels), int(copies)
+        self.parameters = distortion_parameters(len(self.images) * self.copies, seed)
+
+    def __len__(self) -> int:
+        return len(self.images) * (self.copies + 1)
+
+    def take(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 images and labels of the pool entries ``index``."""
+        index = np.asarray(index)
+        n = len(self.images)
+        image = index % n
+        out = self.images[image].copy()
+        variant = index >= n
+        out[variant] = distort(self.images[image[variant]], self.parameters[index[variant] - n])
+        return out, self.labels[image]
+
+
 # --------------------------------------------------------------------------- splits
 
 SPLITS = ("official", "validation", "kfold", "stratified_kfold")

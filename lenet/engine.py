@@ -27,45 +27,59 @@ class Diverged(FloatingPointError):
 
 def fit(model, optimizer, x_train: np.ndarray, y_train: np.ndarray, x_heldout: np.ndarray,
         y_heldout: np.ndarray, batch_size: int, epochs: int, lr_for_epoch: Callable[[int], float],
-        seed: int, on_epoch_end: Callable[[int, dict], None] | None = None) -> list[dict]:
+        seed: int, on_epoch_end: Callable[[int, dict], None] | None = None, loss_fn=None,
+        argmin: bool = False, before_epoch: Callable | None = None,
+        train_set: Callable[[int], tuple] | None = None) -> list[dict]:
     """Train ``model`` for ``epochs``; return one dict per epoch (loss, accuracy, heldout_loss,
     heldout_accuracy, lr). Mini-batches of ``batch_size`` in a fresh order each epoch (the last
-    one smaller when the size does not divide), as ``fit(shuffle=True)``."""
+    one smaller when the size does not divide), as ``fit(shuffle=True)``.
+
+    Defaults are a softmax model with cross-entropy. For the 1998 model ``loss_fn`` is its RBF
+    criterion and ``argmin=True`` (the smallest output wins). ``before_epoch(epoch, x)`` runs before
+    each epoch with that epoch's training images (SDLM re-estimates its curvature there); ``train_set(epoch)`` may return a fresh
+    ``(x, y)`` of the same size for each epoch (the distortion experiment)."""
     import keras
     import tensorflow as tf
 
-    x_train = tf.constant(x_train)
-    y_train = tf.constant(y_train, tf.int32)
-    n = int(x_train.shape[0])
+    n = int(len(x_train))
     steps = math.ceil(n / batch_size)
     weights = model.trainable_variables
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    loss_fn = loss_fn or keras.losses.SparseCategoricalCrossentropy()
     apply_gradients = fused_adam(optimizer, weights) or optimizer.apply
+    choose = tf.argmin if argmin else tf.argmax
 
     @tf.function
-    def train_epoch(order):
+    def train_epoch(order, x_train, y_train):
         loss_sum, correct = tf.constant(0.0), tf.constant(0, tf.int32)
         for step in tf.range(steps):
             idx = order[step * batch_size:(step + 1) * batch_size]
             xb, yb = tf.gather(x_train, idx), tf.gather(y_train, idx)
             with tf.GradientTape() as tape:
-                probs = model(xb, training=True)
-                loss = loss_fn(yb, probs)
+                outputs = model(xb, training=True)
+                loss = loss_fn(yb, outputs)
             apply_gradients(tape.gradient(loss, weights), weights)
             loss_sum += loss * tf.cast(tf.size(idx), tf.float32)
-            correct += tf.reduce_sum(tf.cast(tf.argmax(probs, 1, output_type=tf.int32) == yb, tf.int32))
+            correct += tf.reduce_sum(tf.cast(choose(outputs, 1, output_type=tf.int32) == yb, tf.int32))
         return loss_sum / n, tf.cast(correct, tf.float32) / n
 
     rows = []
     rng = np.random.default_rng(seed)
+    x_const, y_const = tf.constant(x_train), tf.constant(y_train, tf.int32)
     for epoch in range(epochs):
         lr = lr_for_epoch(epoch)
         optimizer.learning_rate.assign(lr)
-        loss, accuracy = train_epoch(tf.constant(rng.permutation(n), tf.int32))
+        if train_set is not None:
+            x_epoch, y_epoch = train_set(epoch)
+            if len(x_epoch) != n:
+                raise ValueError(f"train_set({epoch}) returned {len(x_epoch)} patterns, expected {n}")
+            x_const, y_const = tf.constant(x_epoch), tf.constant(y_epoch, tf.int32)
+        if before_epoch is not None:
+            before_epoch(epoch, x_const)
+        loss, accuracy = train_epoch(tf.constant(rng.permutation(n), tf.int32), x_const, y_const)
         if not np.isfinite(float(loss)):
             raise Diverged(f"training loss became {float(loss)} in epoch {epoch + 1} (lr {lr:g}); "
                            f"the run diverged -- lower the learning rate or its multiplier", rows)
-        held_loss, held_accuracy = evaluate(model, x_heldout, y_heldout)
+        held_loss, held_accuracy = evaluate(model, x_heldout, y_heldout, loss_fn if argmin else None, argmin)
         row = {"epoch": epoch + 1, "lr": float(lr), "loss": float(loss), "accuracy": float(accuracy),
                "heldout_loss": held_loss, "heldout_accuracy": held_accuracy}
         rows.append(row)
@@ -102,7 +116,7 @@ def fused_adam(optimizer, weights):
 
 
 def predict(model, x, batch_size: int = EVAL_BATCH) -> np.ndarray:
-    """Class probabilities, in large batches."""
+    """The model's outputs (class probabilities, or the 1998 model's RBF penalties), in large batches."""
     import tensorflow as tf
 
     return np.concatenate([_forward(model, tf.constant(x[i:i + batch_size]))
@@ -115,11 +129,14 @@ def cross_entropy(probs: np.ndarray, y: np.ndarray) -> float:
     return float(-np.log(p_true).mean())
 
 
-def evaluate(model, x, y) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) on a held-out set."""
-    probs = predict(model, np.asarray(x))
+def evaluate(model, x, y, loss_fn=None, argmin: bool = False) -> tuple[float, float]:
+    """(mean loss, accuracy) on a held-out set: cross-entropy of softmax outputs by default, else
+    ``loss_fn(y, outputs)``; the predicted class is the argmax (argmin for RBF penalties)."""
+    outputs = predict(model, np.asarray(x))
     y = np.asarray(y)
-    return cross_entropy(probs, y), float((probs.argmax(1) == y).mean())
+    loss = cross_entropy(outputs, y) if loss_fn is None else float(loss_fn(y, outputs))
+    predicted = outputs.argmin(1) if argmin else outputs.argmax(1)
+    return loss, float((predicted == y).mean())
 
 
 def _forward(model, xb):

@@ -20,7 +20,9 @@ from . import data, models, schedule
 # Bump when a change to the code changes what a config's numbers mean; old records then
 # stop matching (their keys differ) instead of being silently reused.
 RECORD_SCHEMA = 2  # 2: trained by lenet.engine (1: Keras fit, whose shuffling differs)
-OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "sdlm")
+ARCHITECTURES = ("lenet5", "lecun1998")
+LOSSES = ("cross_entropy", "map", "rbf")  # map: Eq. 9; rbf: Eq. 8 (lecun1998 only)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,13 @@ class Experiment:
     pooling: str = "average"  # average | max
     kernel_size: int = 5  # 3 | 5 | 7
     f6: bool = True  # keep the 84-unit F6 layer
+    # the 1998 model (architecture="lecun1998"); fields added after schema 2 (see ADDED_FIELDS)
+    subsampling: str = "sum"  # sum | average (trainable, two readings of the paper) | pool (plain average)
+    c3: str = "table1"  # table1 (Table I's sparse C3) | full
+    loss: str = "cross_entropy"  # cross_entropy (softmax output) | map (Eq. 9) | rbf (Eq. 8)
+    map_j: float = 1.0  # the constant j of Eq. 9 (the paper does not give it)
+    distortions: int = 0  # random affine copies per training image (the paper: 9, i.e. 540,000)
+    pass_size: int | None = None  # patterns drawn per pass from the (distorted) training set; None: all
     # optimisation
     optimizer: str = "adam"  # adam | adamw | rmsprop | sgd (the UCL report does not say; Adam is our reading)
     schedule: str = "paper"  # paper | modern | constant (lenet.schedule)
@@ -55,7 +64,7 @@ class Experiment:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("lr_multiplier", "base_lr"):  # 10 and 10.0 are the same experiment: same key
+        for name in ("lr_multiplier", "base_lr", "map_j"):  # 10 and 10.0 are the same experiment: same key
             if isinstance(getattr(self, name), (int, float)) and not isinstance(getattr(self, name), bool):
                 object.__setattr__(self, name, float(getattr(self, name)))
 
@@ -68,7 +77,10 @@ class Experiment:
         check("split", data.SPLITS)
         check("pad_value", data.PAD_VALUES)
         check("scaling", data.SCALINGS)
-        check("architecture", ("lenet5",))
+        check("architecture", ARCHITECTURES)
+        check("subsampling", models.SUBSAMPLINGS)
+        check("c3", models.C3_TABLES)
+        check("loss", LOSSES)
         check("activation", models.ACTIVATIONS)
         check("pooling", models.POOLINGS)
         check("kernel_size", models.KERNEL_SIZES)
@@ -84,7 +96,17 @@ class Experiment:
                 raise ValueError(f"Experiment.{name} must be None or a positive integer, got {value!r}")
         if self.split.endswith("kfold") and not 0 <= self.fold < self.n_folds:
             raise ValueError(f"Experiment.fold={self.fold} must be in 0..{self.n_folds - 1}")
-        for name in ("lr_multiplier", "base_lr"):
+        if self.architecture == "lenet5" and self.loss != "cross_entropy":
+            raise ValueError(f"Experiment.loss={self.loss!r} needs the RBF output: set architecture='lecun1998'")
+        if self.architecture == "lecun1998" and self.input_size != 32:
+            raise ValueError("architecture='lecun1998' takes 32x32 input; set input_size=32")
+        if self.optimizer == "sdlm" and self.architecture != "lecun1998":
+            raise ValueError("optimizer='sdlm' is implemented for architecture='lecun1998' only")
+        if not isinstance(self.distortions, int) or self.distortions < 0:
+            raise ValueError(f"Experiment.distortions must be an integer >= 0, got {self.distortions!r}")
+        if self.pass_size is not None and (not isinstance(self.pass_size, int) or self.pass_size < 1):
+            raise ValueError(f"Experiment.pass_size must be None or a positive integer, got {self.pass_size!r}")
+        for name in ("lr_multiplier", "base_lr", "map_j"):
             if not isinstance(getattr(self, name), float) or not getattr(self, name) > 0:
                 raise ValueError(f"Experiment.{name} must be a positive number, got {getattr(self, name)!r}")
 
@@ -103,13 +125,25 @@ class Experiment:
         return dataclasses.replace(self, **changes)
 
     def key(self) -> str:
-        """Stable 16-hex-digit hash of the config (and the record schema)."""
-        blob = json.dumps({"schema": RECORD_SCHEMA, **self.to_dict()}, sort_keys=True)
+        """Stable 16-hex-digit hash of the config (and the record schema). Fields added after
+        schema 2 are left out while they hold their defaults, so earlier records keep their keys."""
+        values = {name: value for name, value in self.to_dict().items()
+                  if not (name in ADDED_FIELDS and value == ADDED_FIELDS[name])}
+        blob = json.dumps({"schema": RECORD_SCHEMA, **values}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def label(self) -> str:
+        if self.architecture == "lecun1998":
+            loss = f"map j={self.map_j:g}" if self.loss == "map" else self.loss
+            extra = f" +{self.distortions} distortions" if self.distortions else ""
+            return (f"{self.dataset} lecun1998/{self.subsampling}/C3 {self.c3}/{loss}/{self.scaling}{extra} "
+                    f"{self.optimizer}x{self.lr_multiplier:g} b{self.batch_size} seed {self.seed}")
         return (f"{self.dataset} {self.architecture}/{self.activation}/{self.pooling} k{self.kernel_size} "
                 f"{self.optimizer}x{self.lr_multiplier:g} seed {self.seed}")
+
+
+ADDED_FIELDS = {name: Experiment.__dataclass_fields__[name].default
+                for name in ("subsampling", "c3", "loss", "map_j", "distortions", "pass_size")}
 
 
 # Training settings of the published variants; the architecture comes from models.PRESETS.
@@ -119,6 +153,11 @@ PRESETS = {
     # Kharbanda's blog: Adam at its default 1e-3, batch 10, validation_split 0.1 (our split is stratified).
     "blog": dict(optimizer="adam", schedule="constant", base_lr=1e-3, batch_size=10, epochs=20,
                  split="validation"),
+    # LeCun et al. 1998: the faithful model, its input scaling, SDLM with the paper's eta per pass,
+    # pure stochastic updates, 20 passes (LENET5_1998.md).
+    "lecun1998": dict(architecture="lecun1998", input_size=32, pad_value="background", scaling="lecun",
+                      subsampling="sum", c3="table1", loss="map", optimizer="sdlm", schedule="paper",
+                      batch_size=1, epochs=20),
 }
 
 
@@ -126,7 +165,7 @@ def preset(name: str, **overrides) -> Experiment:
     """A published variant as an Experiment, e.g. ``preset("seed_keras", seed=3)``."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    return Experiment(**{**models.PRESETS[name], **PRESETS[name], **overrides})
+    return Experiment(**{**models.PRESETS.get(name, {}), **PRESETS[name], **overrides})
 
 
 # --------------------------------------------------------------------------- record store

@@ -130,11 +130,13 @@ class Subsampling(layers.Layer):
         self.coefficient = self.add_weight(shape=(maps,), initializer=lecun_uniform(4), name="coefficient")
         self.bias = self.add_weight(shape=(maps,), initializer="zeros", name="bias")
 
+    def block_sum(self, x):
+        """Each 2x2 block's sum (or mean, for ``reduce="average"``)."""
+        pooled = ops.average_pool(x, 2, 2)
+        return pooled * 4.0 if self.reduce == "sum" else pooled
+
     def call(self, x):
-        pooled = ops.average_pool(x, 2, 2)  # mean of each 2x2 block
-        if self.reduce == "sum":
-            pooled = pooled * 4.0
-        return scaled_tanh(pooled * self.coefficient + self.bias)
+        return scaled_tanh(self.block_sum(x) * self.coefficient + self.bias)
 
     def get_config(self):
         return {**super().get_config(), "reduce": self.reduce}
@@ -165,9 +167,13 @@ class SparseConv2D(layers.Layer):
                                        initializer=lambda shape, dtype=None: keras.random.uniform(shape, -1.0, 1.0) * limits)
         self.bias = self.add_weight(shape=(n_out,), initializer="zeros", name="bias")
 
+    def preactivation(self, x, kernels, bias):
+        """The convolution before squashing, for given connected ``kernels`` and ``bias``."""
+        kernel = ops.einsum("hwc,cio->hwio", kernels, self.select)
+        return ops.conv(x, kernel) + bias
+
     def call(self, x):
-        kernel = ops.einsum("hwc,cio->hwio", self.kernels, self.select)
-        return scaled_tanh(ops.conv(x, kernel) + self.bias)
+        return scaled_tanh(self.preactivation(x, self.kernels, self.bias))
 
     def get_config(self):
         return {**super().get_config(), "table": self.table.tolist(), "kernel_size": self.kernel_size}
@@ -189,19 +195,42 @@ class EuclideanRBF(layers.Layer):
         return {**super().get_config(), "centres": self.centres.tolist()}
 
 
-def build_lecun1998(subsampling: str = "sum", c3_table=C3_TABLE, name: str = "lecun1998") -> keras.Model:
+SUBSAMPLINGS = ("sum", "average", "pool")  # trainable (two readings of the paper) | plain average pooling
+C3_TABLES = {"table1": C3_TABLE, "full": np.ones((6, 16), dtype=bool)}
+OUTPUTS = ("rbf", "softmax")
+
+
+def build_lecun1998(subsampling: str = "sum", c3_table="table1", output: str = "rbf",
+                    name: str = "lecun1998") -> keras.Model:
     """LeNet-5 as published: 32x32 input, C1, trainable S2, sparse C3, S4, C5 (5x5 over all S4
     maps), F6 (84), squashing up to F6, and fixed-code Euclidean RBF outputs (predict the argmin).
-    ``c3_table`` = np.ones((6, 16)) gives the fully connected C3 of the ablations."""
+
+    Ablation switches: ``subsampling`` "pool" = plain 2x2 average pooling (nothing trained, no
+    squashing); ``c3_table`` "full" (or any 6x16 boolean array) = C3 connected to every S2 map;
+    ``output`` "softmax" = a trainable 10-unit softmax layer in place of the RBF codes."""
+    _choice("subsampling", subsampling, SUBSAMPLINGS)
+    _choice("output", output, OUTPUTS)
+    if isinstance(c3_table, str):
+        _choice("c3_table", c3_table, C3_TABLES)
+        c3_table = C3_TABLES[c3_table]
+
+    def subsample(label):
+        if subsampling == "pool":
+            return layers.AveragePooling2D(2, name=label)
+        return Subsampling(subsampling, name=label)
+
     inputs = keras.Input(shape=(32, 32, 1), name="image")
     x = layers.Conv2D(6, 5, activation=scaled_tanh, kernel_initializer=lecun_uniform(25), name="C1")(inputs)
-    x = Subsampling(subsampling, name="S2")(x)
+    x = subsample("S2")(x)
     x = SparseConv2D(c3_table, name="C3")(x)
-    x = Subsampling(subsampling, name="S4")(x)
+    x = subsample("S4")(x)
     x = layers.Conv2D(120, 5, activation=scaled_tanh, kernel_initializer=lecun_uniform(400), name="C5")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(84, activation=scaled_tanh, kernel_initializer=lecun_uniform(120), name="F6")(x)
-    outputs = EuclideanRBF(digit_codes(), name="RBF")(x)
+    if output == "rbf":
+        outputs = EuclideanRBF(digit_codes(), name="RBF")(x)
+    else:
+        outputs = layers.Dense(10, activation="softmax", kernel_initializer=lecun_uniform(84), name="output")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -60,3 +60,64 @@ def all_configs(p: dict) -> list[Experiment]:
     if p.get("emnist", False):
         configs += replication(p["epochs"], 1, dataset="emnist_byclass", **limits)
     return list(dict.fromkeys(configs))
+
+
+# --------------------------------------------------------------------------- the 1998 model (issue 5)
+
+MU = 0.02  # SDLM's mu (lenet.sdlm.MU), kept here so that importing the study does not import TensorFlow
+PAPER_DISTORTED_TEST_ERROR = 0.008  # LeNet-5 trained with 540,000 distorted copies (§III-C)
+LECUN1998_SCREEN_EPOCHS = 5  # the screen covers the schedule's first two rates (passes 1-2 and 3-5)
+
+
+def lecun1998_screen(lr_multipliers, epochs: int = LECUN1998_SCREEN_EPOCHS, max_train_images=None,
+                     max_test_images=None) -> list[Experiment]:
+    """The global-rate screen on the 54,000/6,000 validation split: the paper's eta schedule
+    scaled by each multiplier (1 = as published)."""
+    return [preset("lecun1998", split="validation", epochs=epochs, lr_multiplier=float(m),
+                   **_limits(max_train_images, max_test_images)) for m in lr_multipliers]
+
+
+def choose_multiplier(screen_records) -> float:
+    """The screen's winner: the lowest validation error after the last pass (ties: the rate
+    closest to the paper's). Diverged runs never win."""
+    ok = [r for r in screen_records if r.ok]
+    if not ok:
+        raise ValueError("every run of the learning-rate screen diverged; widen the screen's multipliers")
+    best = min(ok, key=lambda r: (r.history["heldout_error"].iloc[-1], abs(r.config.lr_multiplier - 1)))
+    return best.config.lr_multiplier
+
+
+def lecun1998_replication(epochs: int, repetitions: int, lr_multiplier: float, max_train_images=None,
+                          max_test_images=None, **changes) -> list[Experiment]:
+    """The faithful model on the official split, one run per seed."""
+    return [preset("lecun1998", epochs=epochs, seed=seed, lr_multiplier=float(lr_multiplier),
+                   **_limits(max_train_images, max_test_images), **changes) for seed in range(repetitions)]
+
+
+def lecun1998_ablations(epochs: int, lr_multiplier: float, map_js=(0.1, 10.0), max_train_images=None,
+                        max_test_images=None) -> dict[str, Experiment]:
+    """One 1998 ingredient changed at a time (seed 0, official split), keyed by what changed."""
+    base = preset("lecun1998", epochs=epochs, lr_multiplier=float(lr_multiplier),
+                  **_limits(max_train_images, max_test_images))
+    runs = {
+        "as published (RBF + MAP, SDLM, Table I, trainable sum subsampling, [-0.1, 1.175])": base,
+        "softmax + cross-entropy instead of RBF + MAP": base.replace(loss="cross_entropy"),
+        "Eq. 8 (correct-class penalty only) instead of MAP": base.replace(loss="rbf"),
+        "plain SGD at eta / mu (SDLM with every h_kk = 0)": base.replace(optimizer="sgd",
+                                                                       lr_multiplier=lr_multiplier / MU),
+        "Adam (Keras defaults, the same eta schedule)": base.replace(optimizer="adam", lr_multiplier=1.0),
+        "C3 fully connected instead of Table I": base.replace(c3="full"),
+        "plain 2x2 average pooling instead of trainable subsampling": base.replace(subsampling="pool"),
+        "trainable subsampling, 'average' reading": base.replace(subsampling="average"),
+        "input scaled to [0, 1]": base.replace(scaling="unit"),
+    }
+    for j in map_js:
+        runs[f"MAP constant j = {j:g}"] = base.replace(map_j=float(j))
+    return runs
+
+
+def lecun1998_distortion(epochs: int, lr_multiplier: float, copies: int = 9, pass_size: int | None = 60000,
+                         seed: int = 0, max_train_images=None, max_test_images=None) -> Experiment:
+    """Training on originals + ``copies`` random affine distortions of each (the paper: 9)."""
+    return preset("lecun1998", epochs=epochs, lr_multiplier=float(lr_multiplier), distortions=copies,
+                  pass_size=pass_size, seed=seed, **_limits(max_train_images, max_test_images))

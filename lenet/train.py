@@ -121,9 +121,13 @@ def provenance() -> dict:
 
 # --------------------------------------------------------------------------- training
 
-def make_optimizer(name: str, learning_rate: float):
+def make_optimizer(name: str, learning_rate: float, model=None):
     import keras
 
+    if name == "sdlm":
+        from . import sdlm
+
+        return sdlm.SDLM(model, learning_rate)
     classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
                "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
     return classes[name](learning_rate=learning_rate)
@@ -153,6 +157,27 @@ def _columns(rows: list[dict]) -> dict:
     return {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
 
 
+def _pass_sampler(config: Experiment, split):
+    """For ``distortions`` / ``pass_size``: a function giving each pass its training patterns, drawn
+    without replacement from the originals plus their fixed random distortions (data.DistortedPool)."""
+    x_raw, y_raw = _limit(split.x_train, split.y_train, config.max_train_images)
+    pool = data.DistortedPool(x_raw, y_raw, config.distortions, seed=config.seed)
+    size = config.pass_size or len(pool)
+    if size > len(pool):
+        raise ValueError(f"Experiment.pass_size={size} exceeds the {len(pool):,} patterns available")
+    cache = {}
+
+    def train_set(epoch):
+        if epoch not in cache:
+            cache.clear()
+            rng = np.random.default_rng((config.seed, 600, epoch))
+            images, labels = pool.take(np.sort(rng.choice(len(pool), size, replace=False)))
+            cache[epoch] = (data.preprocess(images, config.input_size, config.pad_value, config.scaling), labels)
+        return cache[epoch]
+
+    return train_set
+
+
 def _limit(x: np.ndarray, y: np.ndarray, n: int | None):
     return (x, y) if n is None else (x[:n], y[:n])
 
@@ -178,11 +203,36 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
     x_train, y_train = prepare(split.x_train, split.y_train, config.max_train_images)
     x_held, y_held = prepare(split.x_heldout, split.y_heldout, config.max_test_images)
     x_test, y_test = prepare(split.x_test, split.y_test, config.max_test_images)
+    train_set = _pass_sampler(config, split) if config.distortions or config.pass_size else None
+    if train_set is not None:
+        x_train, y_train = train_set(0)
 
-    model = models.build_lenet5(config.activation, config.pooling, config.kernel_size, config.input_size,
-                                config.f6, num_classes=ds.num_classes)
+    argmin = config.loss in ("map", "rbf")  # RBF penalties: the smallest one wins
+    loss_fn = {"map": models.map_loss(config.map_j), "rbf": models.rbf_loss}.get(config.loss)
+    if config.architecture == "lecun1998":
+        if ds.num_classes != 10:
+            raise ValueError(f"the lecun1998 model has the ten digit codes as outputs; {config.dataset} has "
+                             f"{ds.num_classes} classes")
+        model = models.build_lecun1998(config.subsampling, config.c3, "rbf" if argmin else "softmax")
+    else:
+        model = models.build_lenet5(config.activation, config.pooling, config.kernel_size, config.input_size,
+                                    config.f6, num_classes=ds.num_classes)
     optimizer = make_optimizer(config.optimizer,
-                               schedule.learning_rate(config.schedule, 0, config.lr_multiplier, config.base_lr))
+                               schedule.learning_rate(config.schedule, 0, config.lr_multiplier, config.base_lr), model)
+    curvature = {}
+
+    def before_epoch(epoch, x_epoch):
+        """SDLM: re-estimate the curvature on PATTERNS random patterns of this pass's training set."""
+        from . import sdlm
+
+        if config.optimizer != "sdlm":
+            return
+        rng = np.random.default_rng((config.seed, 1998, epoch))
+        pick = np.sort(rng.choice(len(x_epoch), min(sdlm.PATTERNS, len(x_epoch)), replace=False))
+        optimizer.estimate(np.asarray(x_epoch)[pick])
+        steps = optimizer.step_sizes()
+        curvature.update(sdlm_min_step=float(min(s.min() for s in steps)),
+                         sdlm_max_step=float(max(s.max() for s in steps)))
 
     if verbose:
         print(f"[{config.key()[:8]}] {config.label()}: {len(x_train):,} train / {len(x_held):,} "
@@ -199,10 +249,12 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
         "n_parameters": int(model.count_params()),
     }
     try:
+        epoch_line = _epoch_line(config, split.heldout_name, verbose)
         rows = engine.fit(model, optimizer, x_train, y_train, x_held, y_held, config.batch_size, config.epochs,
                           lambda epoch: schedule.learning_rate(config.schedule, epoch, config.lr_multiplier,
                                                               config.base_lr),
-                          config.seed, _epoch_line(config, split.heldout_name, verbose))
+                          config.seed, lambda epoch, row: epoch_line(epoch, row.update(curvature) or row),
+                          loss_fn=loss_fn, argmin=argmin, before_epoch=before_epoch, train_set=train_set)
     except engine.Diverged as exc:  # a result of the experiment, recorded like any other
         if verbose:
             print(f"[{config.key()[:8]}] DIVERGED: {exc}", flush=True)
@@ -213,9 +265,10 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
         return json.loads(json.dumps(record)), {}
     train_seconds = time.perf_counter() - start
 
-    probs = engine.predict(model, x_test)
-    test_loss, test_accuracy = engine.cross_entropy(probs, y_test), float((probs.argmax(1) == y_test).mean())
-    y_pred = probs.argmax(axis=1)
+    outputs = engine.predict(model, x_test)
+    y_pred = outputs.argmin(axis=1) if argmin else outputs.argmax(axis=1)
+    test_loss = float(loss_fn(y_test, outputs)) if argmin else engine.cross_entropy(outputs, y_test)
+    test_accuracy = float((y_pred == y_test).mean())
     labels = list(range(ds.num_classes))
     test = {"n": int(len(y_test)), "loss": float(test_loss), "accuracy": float(test_accuracy),
             "error": 1 - float(test_accuracy),
