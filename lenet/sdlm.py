@@ -30,15 +30,24 @@ MU = 0.02  # Eq. 21
 PATTERNS = 500  # patterns per estimate (Appendix C)
 
 
-def _squash_derivative_sq(layer, a):
-    """f'(a)^2 for the layer's activation (scaled tanh or none)."""
+def _activation(layer):
+    """The squashing a layer applies after its bilinear part (SparseConv2D and Subsampling always squash)."""
+    if isinstance(layer, (models.SparseConv2D, models.Subsampling)):
+        return models.scaled_tanh
     act = getattr(layer, "activation", None)
     if act is None or act is keras.activations.linear:
-        return tf.ones_like(a)
+        return None
     if act is models.scaled_tanh:
-        t = tf.tanh(models.LECUN_S * a)
-        return tf.square(models.LECUN_A * models.LECUN_S * (1.0 - t * t))
+        return act
     raise ValueError(f"SDLM: layer {layer.name} has activation {act!r}; only scaled_tanh or none is supported")
+
+
+def _squash_derivative_sq(layer, a):
+    """f'(a)^2 for the layer's squashing (1 when it has none)."""
+    if _activation(layer) is None:
+        return tf.ones_like(a)
+    t = tf.tanh(models.LECUN_S * a)
+    return tf.square(models.LECUN_A * models.LECUN_S * (1.0 - t * t))
 
 
 def _linear_part(layer):
@@ -81,7 +90,10 @@ def gauss_newton_diagonal(model, x, y=None):
         fn, weights = _linear_part(layer)
         a = fn(out, [w.value if hasattr(w, "value") else w for w in weights])
         trace.append((layer, out, a))
-        out = layer.activation(a) if getattr(layer, "activation", None) is not None else a
+        if isinstance(layer, keras.layers.Dense) and layer.activation is keras.activations.softmax:
+            out = layer.activation(a)
+        else:
+            out = a if _activation(layer) is None else _activation(layer)(a)
 
     # curvature of the loss with respect to the last layer's output
     last = trace[-1][0]
@@ -108,7 +120,7 @@ def gauss_newton_diagonal(model, x, y=None):
             continue
         if isinstance(layer, models.Subsampling):
             block, a = a
-            h_a = h * _squash_derivative_sq_tanh(a)
+            h_a = h * _squash_derivative_sq(layer, a)
             result[id(layer.coefficient)] = tf.reduce_sum(tf.square(block) * h_a, axis=[0, 1, 2]) / n
             result[id(layer.bias)] = tf.reduce_sum(h_a, axis=[0, 1, 2]) / n
             scale = layer.coefficient * (1.0 if layer.reduce == "sum" else 0.25)
@@ -127,11 +139,6 @@ def gauss_newton_diagonal(model, x, y=None):
         for w, g in zip(weights, w_grads):
             result[id(w)] = g / n
     return [result[id(w)] for w in model.trainable_variables]
-
-
-def _squash_derivative_sq_tanh(a):
-    t = tf.tanh(models.LECUN_S * a)
-    return tf.square(models.LECUN_A * models.LECUN_S * (1.0 - t * t))
 
 
 class SDLM:
