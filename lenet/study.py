@@ -59,7 +59,31 @@ def all_configs(p: dict) -> list[Experiment]:
     configs += replication(p["epochs"], p["fashion_repetitions"], dataset="fashion_mnist", **limits)
     if p.get("emnist", False):
         configs += replication(p["epochs"], 1, dataset="emnist_byclass", **limits)
+    configs += lecun1998_configs(p, screened=None)
     return list(dict.fromkeys(configs))
+
+
+def lecun1998_configs(p: dict, screened: float | None) -> list[Experiment]:
+    """The 1998 model's runs of a profile. The screen comes first; the rest depends on the rate it
+    chooses, so it is listed only once ``screened`` (the chosen multiplier) is known, or when the
+    screen's records are all present in the results folder."""
+    limits = _limits(p["max_train_images"], p["max_test_images"])
+    screen = lecun1998_screen(p["lecun1998_lr_multipliers"], p["lecun1998_screen_epochs"], **limits)
+    if screened is None:
+        from .experiments import load_record
+
+        found = [load_record(c.key()) for c in screen]
+        if any(f is None for f in found):
+            return screen
+        from .train import Record
+
+        screened = choose_multiplier([Record(c, *f) for c, f in zip(screen, found)])
+    runs = lecun1998_replication(p["lecun1998_epochs"], p["lecun1998_repetitions"], screened, **limits)
+    runs.append(lecun1998_distortion(p["lecun1998_epochs"], screened, p["lecun1998_distortions"],
+                                     p["lecun1998_pass_size"], **limits))
+    runs += list(lecun1998_ablations(p["lecun1998_ablation_epochs"], screened, p["lecun1998_map_js"],
+                                     **limits).values())
+    return screen + runs
 
 
 # --------------------------------------------------------------------------- the 1998 model (issue 5)
