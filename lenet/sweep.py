@@ -15,6 +15,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -70,6 +71,17 @@ def run_one(config: dict, spec: data.DatasetSpec, threads: int | None, results_d
     except Exception as exc:  # noqa: BLE001 -- any failure of one run is reported, the sweep goes on
         return {"key": Experiment.from_dict(config).key(), "ok": False, "seconds": time.perf_counter() - start,
                 "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+
+
+def exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """Pool-worker initializer: end this worker when the sweep that started it is gone (killed,
+    say), instead of finishing its queued runs unsupervised with code that may have changed since."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 @dataclass
@@ -153,7 +165,8 @@ def run_sweep(configs: list[Experiment], workers: int | None = None, threads_per
             report(config, run_one(task[0], task[1], threads_per_worker, *task[3:]))
     else:
         pool = executor or concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=exit_with_parent, initargs=(os.getpid(),))
         try:
             futures = {pool.submit(run_one, *task): c for c, task in zip(todo, tasks)}
             for future in concurrent.futures.as_completed(futures):

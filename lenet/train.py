@@ -92,6 +92,15 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _code_state() -> tuple:
+    return _git("rev-parse", "HEAD"), _git("status", "--porcelain", "--untracked-files=no", "--", "lenet")
+
+
+# The code a process runs is the code it imported: read the commit now, not when a run finishes
+# (a long-lived worker would otherwise stamp its records with a later checkout's commit).
+_CODE_AT_IMPORT = _code_state()
+
+
 def provenance() -> dict:
     """Versions, machine and code state, recorded with every run."""
     import tensorflow as tf
@@ -102,8 +111,7 @@ def provenance() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    commit = _git("rev-parse", "HEAD")
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "lenet")
+    commit, dirty = _CODE_AT_IMPORT
     return {
         "python": platform.python_version(),
         "packages": versions,

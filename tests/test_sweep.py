@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,50 @@ def test_dask_local_cluster_executor(synthetic, broken_dataset):
 
 def test_default_workers_one_per_core():
     assert sweep.default_workers() == (os.cpu_count(), 1)
+
+
+def _children(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find the workers")
+def test_pool_workers_exit_when_the_sweep_is_killed(synthetic, tmp_path):
+    """A killed sweep must not leave workers training (and writing records) on their own."""
+    spec, root = synthetic
+    configs = [tiny(seed, epochs=30) for seed in range(4)]
+    spec_file = tmp_path / "spec.pkl"
+    spec_file.write_bytes(pickle.dumps((spec, configs)))
+    script = textwrap.dedent(f"""
+        import pickle
+        from lenet import data, sweep
+        spec, configs = pickle.loads(open({str(spec_file)!r}, "rb").read())
+        data.register(spec)
+        sweep.run_sweep(configs, workers=2, results_dir={str(tmp_path / "results")!r}, data_dir={str(root)!r})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    workers = []
+    while time.time() < deadline and len(workers) < 2:
+        time.sleep(0.5)
+        workers = [pid for pid in _children(proc.pid)
+                   if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+    assert len(workers) == 2, "the sweep did not start its two pool workers"
+    time.sleep(3)  # let them pick up runs
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.2)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    for pid in alive:  # do not leak them into the rest of the test session
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"pool workers {alive} kept running after the sweep was killed"
