@@ -2,8 +2,8 @@
 
 ``build_lenet5`` covers the softmax reproductions: C1 conv(6) -> S2 pool -> C3 conv(16) -> S4 pool
 -> C5 (120) -> F6 (84) -> softmax. ``PRESETS`` names the published variants (CLAIMS.md §B-§D).
-The faithful 1998 model (RBF output, sparse C3, trainable subsampling) will be the
-``lecun1998`` architecture, built beside this one.
+``build_lecun1998`` is the faithful 1998 model (sparse C3, trainable subsampling, RBF output),
+with switches for the ablations.
 """
 from __future__ import annotations
 

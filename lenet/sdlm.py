@@ -51,7 +51,7 @@ def _squash_derivative_sq(layer, a):
 
 
 def _linear_part(layer):
-    """(bilinear pre-activation function f(x, weight tensors), weight tensors, squashed?) of a layer."""
+    """(pre-activation function f(x, [weights]), [weights]) of a layer; f is bilinear in (x, weights)."""
     if isinstance(layer, keras.layers.Conv2D):
         return (lambda x, w: tf.nn.conv2d(x, w[0], 1, "VALID") + w[1]), [layer.kernel, layer.bias]
     if isinstance(layer, keras.layers.Dense):
@@ -61,10 +61,10 @@ def _linear_part(layer):
     raise ValueError(f"SDLM: no Gauss-Newton rule for layer {layer.name} ({type(layer).__name__})")
 
 
-def gauss_newton_diagonal(model, x, y=None):
+def gauss_newton_diagonal(model, x):
     """Per-parameter Gauss-Newton diagonal h_kk, averaged over the patterns ``x`` (one tensor per
-    trainable weight, in ``model.trainable_variables`` order). ``y`` is unused: the Gauss-Newton
-    curvature of these losses does not depend on the label."""
+    trainable weight, in ``model.trainable_variables`` order). No labels: the Gauss-Newton
+    curvature of these losses does not depend on them."""
     x = tf.convert_to_tensor(x, tf.float32)
     n = tf.cast(tf.shape(x)[0], tf.float32)
     # forward pass, keeping each layer's input and pre-activation
@@ -169,6 +169,8 @@ class SDLM:
         return [eta * v.numpy() for v in self.inverse]
 
     def apply(self, grads, weights=None):
+        """w -= eta / (mu + h_kk) * g for every weight (``weights`` is accepted for the engine's
+        call signature; the model's own weights are updated)."""
         eta = self.learning_rate
         for w, inv, g in zip(self.weights, self.inverse, grads):
             w.assign_sub(eta * inv * g)
