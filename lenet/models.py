@@ -65,7 +65,12 @@ def build_lenet5(activation: str = "scaled_tanh", pooling: str = "average", kern
 
 
 def build_preset(preset: str, num_classes: int = 10, **overrides) -> keras.Model:
-    """Build a named variant, e.g. ``build_preset("seed_keras")``; keyword overrides win."""
+    """Build a named variant, e.g. ``build_preset("seed_keras")`` or ``build_preset("lecun1998")``
+    (the faithful model, defined further down); keyword overrides win."""
+    if preset == "lecun1998":
+        if num_classes != 10:
+            raise ValueError("the lecun1998 model's outputs are the ten digit codes; num_classes must be 10")
+        return build_lecun1998(**overrides)
     if preset not in PRESETS:
         raise ValueError(f"unknown model preset {preset!r}; choose one of {sorted(PRESETS)}")
     return build_lenet5(**{**PRESETS[preset], **overrides}, num_classes=num_classes, name=preset)

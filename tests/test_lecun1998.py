@@ -92,3 +92,11 @@ def test_losses_eq8_and_eq9_against_numpy():
 def test_full_c3_table_for_the_ablation():
     full = models.build_lecun1998(c3_table=np.ones((6, 16), bool))
     assert full.get_layer("C3").count_params() == 6 * 16 * 25 + 16
+
+
+def test_lecun1998_preset_builds_the_faithful_model():
+    model = models.build_preset("lecun1998")
+    assert model.count_params() == 60000 and model.layers[-1].name == "RBF"
+    assert models.build_preset("lecun1998", output="softmax").layers[-1].name == "output"
+    with pytest.raises(ValueError, match="num_classes"):
+        models.build_preset("lecun1998", num_classes=47)
