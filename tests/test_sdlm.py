@@ -156,3 +156,34 @@ def test_new_fields_keep_earlier_keys_and_validate():
     with pytest.raises(ValueError, match="subsampling"):
         faithful.replace(subsampling="max")
     assert set(study.lecun1998_ablations(10, 0.1)) >= {"C3 fully connected instead of Table I"}
+
+
+def fake_record(multiplier, final_error, status="ok"):
+    config = experiments.preset("lecun1998", split="validation", epochs=2, lr_multiplier=multiplier)
+    history = {"heldout_error": [0.5, final_error]} if status == "ok" else {"heldout_error": [0.5]}
+    return train.Record(config, {"key": config.key(), "status": status, "history": history,
+                                 "test": {"accuracy": 0.9}}, {})
+
+
+def test_screen_choice_uses_the_last_validation_error_and_skips_diverged_runs():
+    records = [fake_record(1.0, 0.9), fake_record(0.1, 0.02), fake_record(0.03, 0.015), fake_record(0.01, 0.0)]
+    records[-1].data["status"] = "diverged"
+    assert study.choose_multiplier(records) == 0.03
+    tie = [fake_record(0.3, 0.02), fake_record(3.0, 0.02), fake_record(1.0, 0.02)]
+    assert study.choose_multiplier(tie) == 1.0  # ties go to the paper's rate
+    with pytest.raises(ValueError, match="diverged"):
+        study.choose_multiplier([fake_record(1.0, 0.0, status="diverged")])
+
+
+def test_profile_lists_the_screen_first_and_the_rest_once_it_is_recorded():
+    from lenet import params
+
+    profile = params.load_profile("smoke")
+    first = study.lecun1998_configs(profile, screened=None)  # nothing recorded in the isolated results dir
+    assert [c.split for c in first] == ["validation"] * len(profile["lecun1998_lr_multipliers"])
+    full = study.lecun1998_configs(profile, screened=0.1)
+    rest = full[len(first):]
+    assert sum(c.split == "official" and c.distortions == 0 and c.epochs == profile["lecun1998_epochs"]
+               for c in rest) == profile["lecun1998_repetitions"]
+    assert sum(c.distortions == profile["lecun1998_distortions"] for c in rest) == 1
+    assert all(c.lr_multiplier in (0.1, 0.1 / study.MU, 1.0) for c in rest)
