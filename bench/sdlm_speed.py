@@ -25,7 +25,7 @@ from lenet import data, engine, models, sdlm  # noqa: E402
 PASS = 60000
 
 
-def setup(x, seed: int):
+def setup(seed: int):
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -46,7 +46,7 @@ def main() -> None:
     x = data.preprocess(mnist.x_train[:args.patterns], 32, "background", "lecun")
     y = mnist.y_train[:args.patterns].astype(np.int32)
     loss_fn = models.map_loss(1.0)
-    model, optimizer = setup(x, 0)
+    model, optimizer = setup(0)
     initial = [w.numpy() for w in model.trainable_variables]
 
     def reset():

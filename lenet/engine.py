@@ -64,7 +64,8 @@ def fit(model, optimizer, x_train: np.ndarray, y_train: np.ndarray, x_heldout: n
 
     rows = []
     rng = np.random.default_rng(seed)
-    x_const, y_const = tf.constant(x_train), tf.constant(y_train, tf.int32)
+    if train_set is None:  # otherwise each epoch brings its own
+        x_const, y_const = tf.constant(x_train), tf.constant(y_train, tf.int32)
     for epoch in range(epochs):
         lr = lr_for_epoch(epoch)
         optimizer.learning_rate.assign(lr)
@@ -129,13 +130,17 @@ def cross_entropy(probs: np.ndarray, y: np.ndarray) -> float:
     return float(-np.log(p_true).mean())
 
 
-def evaluate(model, x, y, loss_fn=None, argmin: bool = False) -> tuple[float, float]:
-    """(mean loss, accuracy) on a held-out set: cross-entropy of softmax outputs by default, else
-    ``loss_fn(y, outputs)``; the predicted class is the argmax (argmin for RBF penalties)."""
-    outputs = predict(model, np.asarray(x))
-    y = np.asarray(y)
+def score(outputs: np.ndarray, y: np.ndarray, loss_fn=None, argmin: bool = False) -> tuple[float, np.ndarray]:
+    """(mean loss, predicted classes) of a model's outputs: cross-entropy of softmax outputs by
+    default, else ``loss_fn(y, outputs)``; the predicted class is the argmax (argmin for RBF penalties)."""
     loss = cross_entropy(outputs, y) if loss_fn is None else float(loss_fn(y, outputs))
-    predicted = outputs.argmin(1) if argmin else outputs.argmax(1)
+    return loss, outputs.argmin(1) if argmin else outputs.argmax(1)
+
+
+def evaluate(model, x, y, loss_fn=None, argmin: bool = False) -> tuple[float, float]:
+    """(mean loss, accuracy) on a held-out set, as ``score`` computes them."""
+    y = np.asarray(y)
+    loss, predicted = score(predict(model, np.asarray(x)), y, loss_fn, argmin)
     return loss, float((predicted == y).mean())
 
 

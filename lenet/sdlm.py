@@ -50,6 +50,11 @@ def _squash_derivative_sq(layer, a):
     return tf.square(models.LECUN_A * models.LECUN_S * (1.0 - t * t))
 
 
+def _values(weights):
+    """Current tensors of Keras variables (traced, not captured, inside a tf.function)."""
+    return [w.value if hasattr(w, "value") else w for w in weights]
+
+
 def _linear_part(layer):
     """(pre-activation function f(x, [weights]), [weights]) of a layer; f is bilinear in (x, weights)."""
     if isinstance(layer, keras.layers.Conv2D):
@@ -73,8 +78,8 @@ def gauss_newton_diagonal(model, x):
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        if isinstance(layer, (models.EuclideanRBF, keras.layers.Flatten)):
-            trace.append((layer, out, None))
+        if isinstance(layer, (models.EuclideanRBF, keras.layers.Flatten, keras.layers.AveragePooling2D)):
+            trace.append((layer, out, None))  # nothing trained, nothing squashed
             out = layer(out)
             continue
         if isinstance(layer, models.Subsampling):
@@ -83,35 +88,27 @@ def gauss_newton_diagonal(model, x):
             trace.append((layer, out, (block, a)))
             out = models.scaled_tanh(a)
             continue
-        if isinstance(layer, keras.layers.AveragePooling2D):
-            trace.append((layer, out, None))
-            out = layer(out)
-            continue
         fn, weights = _linear_part(layer)
-        a = fn(out, [w.value if hasattr(w, "value") else w for w in weights])
+        a = fn(out, _values(weights))
         trace.append((layer, out, a))
-        if isinstance(layer, keras.layers.Dense) and layer.activation is keras.activations.softmax:
-            out = layer.activation(a)
-        else:
-            out = a if _activation(layer) is None else _activation(layer)(a)
+        if layer is not model.layers[-1]:  # the output layer's own output is not needed
+            squash = _activation(layer)
+            out = a if squash is None else squash(a)
 
     # curvature of the loss with respect to the last layer's output
-    last = trace[-1][0]
+    last, softmax_output = trace[-1][0], None
     if isinstance(last, models.EuclideanRBF):
         h = tf.fill(tf.shape(trace[-1][1]), 2.0)
         trace = trace[:-1]
     elif isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
-        logits = trace[-1][2]
-        p = tf.nn.softmax(logits)
-        h = p * (1.0 - p)  # at the logits: skip the softmax's own derivative below
-        trace[-1] = (last, trace[-1][1], logits, "logits")
+        p = tf.nn.softmax(trace[-1][2])
+        h = p * (1.0 - p)  # at the logits: the softmax's own derivative is skipped below
+        softmax_output = last
     else:
         raise ValueError("SDLM needs an EuclideanRBF or a softmax Dense output layer")
 
     result = {}
-    for entry in reversed(trace):
-        layer, x_in, a = entry[:3]
-        at_logits = len(entry) == 4
+    for layer, x_in, a in reversed(trace):
         if isinstance(layer, keras.layers.Flatten):
             h = tf.reshape(h, tf.shape(x_in))
             continue
@@ -127,9 +124,9 @@ def gauss_newton_diagonal(model, x):
             h = tf.repeat(tf.repeat(h_a * tf.square(scale), 2, axis=1), 2, axis=2)
             continue
         fn, weights = _linear_part(layer)
-        h_a = h if at_logits else h * _squash_derivative_sq(layer, a)
+        h_a = h if layer is softmax_output else h * _squash_derivative_sq(layer, a)
         x_sq = tf.square(x_in)
-        w_sq = [tf.square(w.value if hasattr(w, "value") else w) for w in weights]
+        w_sq = [tf.square(w) for w in _values(weights)]
         with tf.GradientTape() as tape:
             tape.watch([x_sq, *w_sq])
             a_sq = fn(x_sq, w_sq)
@@ -153,15 +150,13 @@ class SDLM:
         self.learning_rate = tf.Variable(float(learning_rate), trainable=False, name="sdlm_eta")
         self.inverse = [tf.Variable(tf.zeros(w.shape), trainable=False, name=f"sdlm_inv_{i}")
                         for i, w in enumerate(self.weights)]  # 1 / (mu + h_kk)
-        self.h = None
 
     def estimate(self, x):
-        """Re-estimate h_kk on the patterns ``x`` and hold it until the next call."""
+        """Re-estimate h_kk on the patterns ``x``, hold it until the next call, and return it."""
         h = gauss_newton_diagonal(self.model, x)
         for var, hk in zip(self.inverse, h):
             var.assign(1.0 / (self.mu + hk))
-        self.h = [hk.numpy() for hk in h]
-        return self.h
+        return [hk.numpy() for hk in h]
 
     def step_sizes(self):
         """Current per-parameter steps eta / (mu + h_kk), as NumPy arrays."""

@@ -208,12 +208,13 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
         x, y = _limit(x, y, n)
         return data.preprocess(x, config.input_size, config.pad_value, config.scaling), np.asarray(y)
 
-    x_train, y_train = prepare(split.x_train, split.y_train, config.max_train_images)
+    train_set = _pass_sampler(config, split) if config.distortions or config.pass_size else None
+    if train_set is None:
+        x_train, y_train = prepare(split.x_train, split.y_train, config.max_train_images)
+    else:
+        x_train, y_train = train_set(0)
     x_held, y_held = prepare(split.x_heldout, split.y_heldout, config.max_test_images)
     x_test, y_test = prepare(split.x_test, split.y_test, config.max_test_images)
-    train_set = _pass_sampler(config, split) if config.distortions or config.pass_size else None
-    if train_set is not None:
-        x_train, y_train = train_set(0)
 
     argmin = config.loss in ("map", "rbf")  # RBF penalties: the smallest one wins
     loss_fn = {"map": models.map_loss(config.map_j), "rbf": models.rbf_loss}.get(config.loss)
@@ -227,14 +228,12 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
                                     config.f6, num_classes=ds.num_classes)
     optimizer = make_optimizer(config.optimizer,
                                schedule.learning_rate(config.schedule, 0, config.lr_multiplier, config.base_lr), model)
-    curvature = {}
+    curvature = {}  # SDLM's step range of the current pass, added to that pass's row
 
-    def before_epoch(epoch, x_epoch):
+    def estimate_curvature(epoch, x_epoch):
         """SDLM: re-estimate the curvature on PATTERNS random patterns of this pass's training set."""
         from . import sdlm
 
-        if config.optimizer != "sdlm":
-            return
         rng = np.random.default_rng((config.seed, 1998, epoch))
         pick = np.sort(rng.choice(len(x_epoch), min(sdlm.PATTERNS, len(x_epoch)), replace=False))
         optimizer.estimate(np.asarray(x_epoch)[pick])
@@ -258,11 +257,17 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
     }
     try:
         epoch_line = _epoch_line(config, split.heldout_name, verbose)
+
+        def on_epoch_end(epoch, row):
+            row.update(curvature)
+            epoch_line(epoch, row)
+
         rows = engine.fit(model, optimizer, x_train, y_train, x_held, y_held, config.batch_size, config.epochs,
                           lambda epoch: schedule.learning_rate(config.schedule, epoch, config.lr_multiplier,
                                                               config.base_lr),
-                          config.seed, lambda epoch, row: epoch_line(epoch, row.update(curvature) or row),
-                          loss_fn=loss_fn, argmin=argmin, before_epoch=before_epoch, train_set=train_set)
+                          config.seed, on_epoch_end, loss_fn=loss_fn, argmin=argmin,
+                          before_epoch=estimate_curvature if config.optimizer == "sdlm" else None,
+                          train_set=train_set)
     except engine.Diverged as exc:  # a result of the experiment, recorded like any other
         if verbose:
             print(f"[{config.key()[:8]}] DIVERGED: {exc}", flush=True)
@@ -273,9 +278,7 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
         return json.loads(json.dumps(record)), {}
     train_seconds = time.perf_counter() - start
 
-    outputs = engine.predict(model, x_test)
-    y_pred = outputs.argmin(axis=1) if argmin else outputs.argmax(axis=1)
-    test_loss = float(loss_fn(y_test, outputs)) if argmin else engine.cross_entropy(outputs, y_test)
+    test_loss, y_pred = engine.score(engine.predict(model, x_test), y_test, loss_fn if argmin else None, argmin)
     test_accuracy = float((y_pred == y_test).mean())
     labels = list(range(ds.num_classes))
     test = {"n": int(len(y_test)), "loss": float(test_loss), "accuracy": float(test_accuracy),
