@@ -20,8 +20,8 @@ from . import data, models, schedule
 # Bump when a change to the code changes what a config's numbers mean; old records then
 # stop matching (their keys differ) instead of being silently reused.
 RECORD_SCHEMA = 2  # 2: trained by lenet.engine (1: Keras fit, whose shuffling differs)
-OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "sdlm")
-ARCHITECTURES = ("lenet5", "lecun1998")
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd", "sgd_momentum", "sdlm")  # sgd_momentum: momentum 0.9
+ARCHITECTURES = ("lenet5", "lecun1998", "ut_lenet")
 LOSSES = ("cross_entropy", "map", "rbf")  # map: Eq. 9; rbf: Eq. 8 (lecun1998 only)
 
 
@@ -54,6 +54,12 @@ class Experiment:
     map_j: float = 1.0  # the constant j of Eq. 9 (the paper does not give it)
     distortions: int = 0  # random affine copies per training image (the paper: 9, i.e. 540,000)
     pass_size: int | None = None  # patterns drawn per pass from the (distorted) training set; None: all
+    # the UT report's model (architecture="ut_lenet"); also added after schema 2
+    pool_size: int = 2  # both max-pools' kernel ...
+    pool_stride: int = 2  # ... stride ...
+    pool_padding: int = 0  # ... and padding (PyTorch's MaxPool2d arguments)
+    conv_layers: int = 2  # depth experiment: 1-4 conv layers
+    fc: str = "linear"  # linear | rnn | lstm: what maps the conv features to 120 units
     # optimisation
     optimizer: str = "adam"  # adam | adamw | rmsprop | sgd (the UCL report does not say; Adam is our reading)
     schedule: str = "paper"  # paper | modern | constant (lenet.schedule)
@@ -86,6 +92,8 @@ class Experiment:
         check("kernel_size", models.KERNEL_SIZES)
         check("input_size", models.INPUT_SIZES)
         check("optimizer", OPTIMIZERS)
+        check("fc", models.UT_FC)
+        check("conv_layers", (1, 2, 3, 4))
         check("schedule", schedule.SCHEDULES)
         for name in ("epochs", "batch_size", "n_folds"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
@@ -102,6 +110,19 @@ class Experiment:
             raise ValueError("architecture='lecun1998' takes 32x32 input; set input_size=32")
         if self.optimizer == "sdlm" and self.architecture != "lecun1998":
             raise ValueError("optimizer='sdlm' is implemented for architecture='lecun1998' only")
+        ut_fields = ("pool_size", "pool_stride", "pool_padding", "conv_layers", "fc")
+        if self.architecture == "ut_lenet":
+            if self.input_size != 28 or self.pooling != "max":
+                raise ValueError("architecture='ut_lenet' takes 28x28 input and max-pooling; "
+                                 "set input_size=28, pooling='max'")
+            for name in ("pool_size", "pool_stride"):
+                if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                    raise ValueError(f"Experiment.{name} must be a positive integer, got {getattr(self, name)!r}")
+            if not isinstance(self.pool_padding, int) or not 0 <= self.pool_padding <= self.pool_size // 2:
+                raise ValueError(f"Experiment.pool_padding={self.pool_padding!r} must be an integer in "
+                                 f"0..pool_size // 2 (as PyTorch's MaxPool2d)")
+        elif any(getattr(self, name) != ADDED_FIELDS[name] for name in ut_fields):
+            raise ValueError(f"Experiment fields {list(ut_fields)} apply to architecture='ut_lenet' only")
         if not isinstance(self.distortions, int) or self.distortions < 0:
             raise ValueError(f"Experiment.distortions must be an integer >= 0, got {self.distortions!r}")
         if self.pass_size is not None and (not isinstance(self.pass_size, int) or self.pass_size < 1):
@@ -138,17 +159,26 @@ class Experiment:
             extra = f" +{self.distortions} distortions" if self.distortions else ""
             return (f"{self.dataset} lecun1998/{self.subsampling}/C3 {self.c3}/{loss}/{self.scaling}{extra} "
                     f"{self.optimizer}x{self.lr_multiplier:g} b{self.batch_size} seed {self.seed}")
+        if self.architecture == "ut_lenet":
+            pool = f"pool {self.pool_size}/{self.pool_stride}/{self.pool_padding}"
+            return (f"{self.dataset} ut_lenet/{self.activation}/{pool}/{self.conv_layers} conv/{self.fc} "
+                    f"{self.optimizer} lr {self.base_lr:g} b{self.batch_size} seed {self.seed}")
         return (f"{self.dataset} {self.architecture}/{self.activation}/{self.pooling} k{self.kernel_size} "
                 f"{self.optimizer}x{self.lr_multiplier:g} seed {self.seed}")
 
 
 ADDED_FIELDS = {name: Experiment.__dataclass_fields__[name].default
-                for name in ("subsampling", "c3", "loss", "map_j", "distortions", "pass_size")}
+                for name in ("subsampling", "c3", "loss", "map_j", "distortions", "pass_size",
+                              "pool_size", "pool_stride", "pool_padding", "conv_layers", "fc")}
 
 
 # Training settings of the published variants; the architecture comes from models.PRESETS.
 PRESETS = {
     "seed_keras": dict(optimizer="adam", schedule="paper", batch_size=32, epochs=20),
+    # Akioyamen's reproduction (§C): SGD on the paper's schedule. The batch size is not given; the
+    # paper's rates are per-pattern rates, so pure stochastic updates (batch 1) are our reading.
+    "akioyamen": dict(optimizer="sgd", schedule="paper", batch_size=1, epochs=20),
+    # Akioyamen's modern variant (§C): Adam 1e-3 / 1e-4 / 1e-5, batch 32.
     "modern": dict(optimizer="adam", schedule="modern", batch_size=32, epochs=20),
     # Kharbanda's blog: Adam at its default 1e-3, batch 10, validation_split 0.1 (our split is stratified).
     "blog": dict(optimizer="adam", schedule="constant", base_lr=1e-3, batch_size=10, epochs=20,
@@ -158,6 +188,9 @@ PRESETS = {
     "lecun1998": dict(architecture="lecun1998", input_size=32, pad_value="background", scaling="lecun",
                       subsampling="sum", c3="table1", loss="map", optimizer="sdlm", schedule="paper",
                       batch_size=1, epochs=20),
+    # Landry & Cabrera's PyTorch LeNet (§E): ReLU, max-pool, 28x28, plain SGD at 0.01, batch 256.
+    "ut": dict(architecture="ut_lenet", activation="relu", pooling="max", input_size=28, scaling="unit",
+               optimizer="sgd", schedule="constant", base_lr=0.01, batch_size=256, epochs=20),
 }
 
 

@@ -29,6 +29,8 @@ INPUT_SIZES = (28, 32)
 PRESETS = {
     # UCL group (Johnston et al. 2024), CLAIMS.md §B: scaled tanh, average pooling, 32x32 input.
     "seed_keras": dict(activation="scaled_tanh", pooling="average", kernel_size=5, input_size=32, f6=True),
+    # Akioyamen's reproduction, §C: the same architecture as the UCL seed model.
+    "akioyamen": dict(activation="scaled_tanh", pooling="average", kernel_size=5, input_size=32, f6=True),
     # Akioyamen's modern variant, §C: ReLU and max-pooling.
     "modern": dict(activation="relu", pooling="max", kernel_size=5, input_size=32, f6=True),
     # Kharbanda's blog, §D: 28x28 input, tanh, no F6.
@@ -256,3 +258,98 @@ def map_loss(j: float = 1.0):
         return ops.mean(correct + competition)
 
     return loss
+
+
+# --------------------------------------------------------------------------- the UT Austin model
+# Landry & Cabrera's PyTorch LeNet (CLAIMS.md §E), rebuilt in Keras with PyTorch's default
+# initialisation, so that plain SGD at their rate starts where theirs did.
+
+UT_FC = ("linear", "rnn", "lstm")  # what maps the conv features to the 120 units
+UT_EXTRA_CHANNELS = 16  # conv layers 3 and 4 of the depth experiment: 16 -> 16, 3x3, 'same'
+
+
+def torch_uniform(fan_in: int):
+    """PyTorch's default for Conv2d / Linear weights and biases: uniform in +-1/sqrt(fan_in)."""
+    bound = 1.0 / float(np.sqrt(fan_in))
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
+@keras.saving.register_keras_serializable(package="lenet")
+class PaddedMaxPool(layers.Layer):
+    """``torch.nn.MaxPool2d(kernel, stride, padding)``: the border is padded with -inf, so a
+    padded cell never wins a window (Keras' pooling has only 'valid' and 'same')."""
+
+    def __init__(self, pool_size: int, strides: int, padding: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        if padding > pool_size // 2:
+            raise ValueError(f"pool padding {padding} must be at most half the kernel {pool_size} (as PyTorch)")
+        self.pool_size, self.strides, self.padding = pool_size, strides, padding
+        self.pool = layers.MaxPooling2D(pool_size, strides, padding="valid")
+
+    def call(self, x):
+        if self.padding:
+            p = self.padding
+            x = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], constant_values=float("-inf"))
+        return self.pool(x)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "padding": self.padding}
+
+
+def _ut_conv(filters: int, kernel: int, fan_in_channels: int, act, name: str, padding: str = "valid"):
+    init = torch_uniform(fan_in_channels * kernel * kernel)
+    return layers.Conv2D(filters, kernel, padding=padding, activation=act, kernel_initializer=init,
+                         bias_initializer=init, name=name)
+
+
+def _ut_dense(units: int, fan_in: int, act, name: str):
+    init = torch_uniform(fan_in)
+    return layers.Dense(units, activation=act, kernel_initializer=init, bias_initializer=init, name=name)
+
+
+def build_ut_lenet(activation: str = "relu", pool_size: int = 2, pool_stride: int = 2, pool_padding: int = 0,
+                   conv_layers: int = 2, fc: str = "linear", num_classes: int = 10,
+                   name: str = "ut_lenet") -> keras.Model:
+    """The UT report's base model on 28x28 input: Conv(1->6, 5) act MaxPool -> Conv(6->16, 5) act
+    MaxPool -> FC 256->120 act -> FC 120->84 act -> FC 84->10 act (their activation on the output
+    too) -> softmax inside the cross-entropy (here: a softmax layer, so the model gives probabilities).
+
+    Experiment switches: ``activation``; the two max-pools' ``pool_size`` / ``pool_stride`` /
+    ``pool_padding``; ``conv_layers`` 1-4 (1: C1 only; 3 and 4 add 16->16 3x3 'same' convolutions
+    after C3, before its pooling, so the classifier keeps its 256 inputs: our reading, the report
+    does not give them); ``fc`` replaces the first linear layer by a recurrent one that reads the
+    final feature map row by row (a sequence of rows, each row's pixels x channels as one step)
+    and passes its last 120-unit state on (our reading: the report does not say how).
+    """
+    _choice("activation", activation, ACTIVATIONS)
+    _choice("fc", fc, UT_FC)
+    if conv_layers not in (1, 2, 3, 4):
+        raise ValueError(f"conv_layers must be 1, 2, 3 or 4, got {conv_layers!r}")
+    act = ACTIVATIONS[activation]
+
+    inputs = keras.Input(shape=(28, 28, 1), name="image")
+    x = _ut_conv(6, 5, 1, act, "C1")(inputs)
+    x = PaddedMaxPool(pool_size, pool_stride, pool_padding, name="S2")(x)
+    if conv_layers >= 2:
+        x = _ut_conv(16, 5, 6, act, "C3")(x)
+        for i in range(3, conv_layers + 1):
+            x = _ut_conv(UT_EXTRA_CHANNELS, 3, 16, act, f"C3_{i - 2}", padding="same")(x)
+        x = PaddedMaxPool(pool_size, pool_stride, pool_padding, name="S4")(x)
+    if min(x.shape[1], x.shape[2]) < 1:
+        raise ValueError(f"pooling {pool_size}/{pool_stride}/{pool_padding} leaves no feature map")
+    if fc == "linear":
+        x = layers.Flatten(name="flatten")(x)
+        x = _ut_dense(120, x.shape[-1], act, "F5")(x)
+    else:
+        rows, cols, channels = x.shape[1:]
+        x = layers.Reshape((rows, cols * channels), name="rows")(x)
+        init = torch_uniform(120)  # PyTorch's RNN / LSTM: every weight and bias uniform in +-1/sqrt(hidden)
+        recurrent = {"rnn": layers.SimpleRNN, "lstm": layers.LSTM}[fc]
+        extra = {"unit_forget_bias": False} if fc == "lstm" else {}
+        x = recurrent(120, kernel_initializer=init, recurrent_initializer=init, bias_initializer=init,
+                      name=f"F5_{fc}", **extra)(x)
+    x = _ut_dense(84, 120, act, "F6")(x)
+    x = _ut_dense(num_classes, 84, act, "output_act")(x)
+    outputs = layers.Softmax(name="output")(x)
+    return keras.Model(inputs, outputs, name=name)

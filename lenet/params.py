@@ -39,6 +39,15 @@ def _list_of(allowed=None, positive_number=False):
     return ok, f"a non-empty list of {what}"
 
 
+def _pools():
+    def ok(v):
+        return (isinstance(v, (list, tuple)) and len(v) > 0 and all(
+            isinstance(t, (list, tuple)) and len(t) == 3 and all(isinstance(x, int) and not isinstance(x, bool)
+                                                                 for x in t)
+            and t[0] >= 1 and t[1] >= 1 and 0 <= t[2] <= t[0] // 2 for t in v))
+    return ok, "a non-empty list of [kernel, stride, padding] integer triples with padding <= kernel // 2"
+
+
 SCHEMA = {
     "epochs": _int(1),
     "repetitions": _int(2),  # a t-test needs at least two runs
@@ -57,6 +66,17 @@ SCHEMA = {
     "lecun1998_map_js": _list_of(positive_number=True),
     "lecun1998_distortions": _int(1),
     "lecun1998_pass_size": _optional_int(1),
+    "akioyamen_epochs": _int(10),  # the modern model is also read after epoch 10
+    "akioyamen_repetitions": _int(2),
+    "blog_epochs": _int(1),
+    "blog_repetitions": _int(2),
+    "ut_epochs": _int(1),
+    "ut_repetitions": _int(2),
+    "ut_learning_rates": _list_of(positive_number=True),
+    "ut_activations": _list_of(("relu", "tanh", "sigmoid")),
+    "ut_pools": _pools(),
+    "ut_depths": _list_of((1, 2, 3, 4)),
+    "ut_recurrent": _list_of(("rnn", "lstm")),
     "max_train_images": _optional_int(1),
     "max_test_images": _optional_int(1),
     "workers": _optional_int(1),

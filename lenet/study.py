@@ -60,6 +60,7 @@ def all_configs(p: dict) -> list[Experiment]:
     if p.get("emnist", False):
         configs += replication(p["epochs"], 1, dataset="emnist_byclass", **limits)
     configs += lecun1998_configs(p, screened=None)
+    configs += other_study_configs(p)
     return list(dict.fromkeys(configs))
 
 
@@ -145,3 +146,67 @@ def lecun1998_distortion(epochs: int, lr_multiplier: float, copies: int = 9, pas
     """Training on originals + ``copies`` random affine distortions of each (the paper: 9)."""
     return preset("lecun1998", epochs=epochs, lr_multiplier=float(lr_multiplier), distortions=copies,
                   pass_size=pass_size, seed=seed, **_limits(max_train_images, max_test_images))
+
+
+# --------------------------------------------------------------------------- the other studies (issue 6)
+# Published numbers, CLAIMS.md §C-§E, as fractions (their tables give percentages).
+
+AKIOYAMEN = {  # model -> (train error, test error)
+    "reproduction": (0.0080, 0.0174),
+    "modern, 10 epochs": (0.0090, 0.0152),
+    "modern, 20 epochs": (0.00002, 0.0100),
+}
+BLOG = {"train_accuracy": 0.9981, "train_loss": 0.006, "validation_accuracy": 0.9872, "validation_loss": 0.0609,
+        "test_accuracy": 0.9837, "test_loss": 0.0599}
+UT_ACCURACY = 0.99  # "about 99%" for the base model
+UT_DEPTH_SECONDS = {1: 128, 2: 158, 3: 593, 4: 735}  # training time per model, by conv layers
+
+
+def akioyamen(epochs: int, repetitions: int, max_train_images=None, max_test_images=None) -> dict[str, list[Experiment]]:
+    """Akioyamen's two models on the official split, one run per seed. The modern model's
+    10-epoch numbers are read after epoch 10 of its 20-epoch runs: its schedule depends only on
+    the epoch, so those first 10 epochs are exactly a 10-epoch run (tests/test_train.py checks it)."""
+    limits = _limits(max_train_images, max_test_images)
+    return {"reproduction": [preset("akioyamen", epochs=epochs, seed=s, **limits) for s in range(repetitions)],
+            "modern": [preset("modern", epochs=epochs, seed=s, **limits) for s in range(repetitions)]}
+
+
+def blog(epochs: int, repetitions: int, max_train_images=None, max_test_images=None) -> list[Experiment]:
+    """Kharbanda's blog model: 54,000 / 6,000 / 10,000 (their validation_split=0.1), one run per seed."""
+    return [preset("blog", epochs=epochs, seed=s, **_limits(max_train_images, max_test_images))
+            for s in range(repetitions)]
+
+
+def ut(epochs: int, repetitions: int, learning_rates, activations, pools, depths, recurrent,
+       max_train_images=None, max_test_images=None) -> dict[str, dict[tuple, list[Experiment]]]:
+    """The UT report's experiments on its base model, ``repetitions`` seeds per setting, keyed by
+    experiment and setting. The base (ReLU, pool 2/2/0, 2 conv layers, linear, lr 0.01) is shared."""
+    base = preset("ut", epochs=epochs, **_limits(max_train_images, max_test_images))
+
+    def seeds(config):
+        return [config.replace(seed=s) for s in range(repetitions)]
+
+    return {
+        # beside the base: SGD with momentum 0.9, a check of ours (the report names plain SGD)
+        "base": {("sgd",): seeds(base), ("sgd_momentum",): seeds(base.replace(optimizer="sgd_momentum"))},
+        "nonlinearity": {(a, float(lr)): seeds(base.replace(activation=a, base_lr=float(lr)))
+                         for a in activations for lr in learning_rates},
+        "pooling": {(2, 2, 0): seeds(base)} | {tuple(p): seeds(base.replace(pool_size=p[0], pool_stride=p[1],
+                                                                          pool_padding=p[2])) for p in pools},
+        "depth": {(d,): seeds(base.replace(conv_layers=d)) for d in depths},
+        "recurrent": {(fc, float(lr)): seeds(base.replace(fc=fc, base_lr=float(lr)))
+                      for fc in ("linear", *recurrent) for lr in learning_rates},
+    }
+
+
+def other_study_configs(p: dict) -> list[Experiment]:
+    """Every run of issue 6's three studies for a profile."""
+    limits = _limits(p["max_train_images"], p["max_test_images"])
+    studies = akioyamen(p["akioyamen_epochs"], p["akioyamen_repetitions"], **limits)
+    configs = studies["reproduction"] + studies["modern"]
+    configs += blog(p["blog_epochs"], p["blog_repetitions"], **limits)
+    for experiment in ut(p["ut_epochs"], p["ut_repetitions"], p["ut_learning_rates"], p["ut_activations"],
+                         p["ut_pools"], p["ut_depths"], p["ut_recurrent"], **limits).values():
+        for group in experiment.values():
+            configs += group
+    return list(dict.fromkeys(configs))

@@ -136,6 +136,8 @@ def make_optimizer(name: str, learning_rate: float, model=None):
         from . import sdlm
 
         return sdlm.SDLM(model, learning_rate)
+    if name == "sgd_momentum":  # the same steps as torch.optim.SGD(momentum=0.9) at a constant rate
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)
     classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
                "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
     return classes[name](learning_rate=learning_rate)
@@ -186,6 +188,19 @@ def _pass_sampler(config: Experiment, split):
     return train_set
 
 
+def conv_weights(model) -> dict[str, np.ndarray]:
+    """The trained kernels and biases of every standard convolution (``kernel_C1``, ``bias_C1``, ...),
+    kept with the record for the kernel heat maps. Kernels are (height, width, in, out)."""
+    import keras
+
+    out = {}
+    for layer in model.layers:
+        if type(layer) is keras.layers.Conv2D:
+            kernel, bias = layer.get_weights()
+            out[f"kernel_{layer.name}"], out[f"bias_{layer.name}"] = kernel, bias
+    return out
+
+
 def _limit(x: np.ndarray, y: np.ndarray, n: int | None):
     return (x, y) if n is None else (x[:n], y[:n])
 
@@ -223,6 +238,9 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
             raise ValueError(f"the lecun1998 model has the ten digit codes as outputs; {config.dataset} has "
                              f"{ds.num_classes} classes")
         model = models.build_lecun1998(config.subsampling, config.c3, "rbf" if argmin else "softmax")
+    elif config.architecture == "ut_lenet":
+        model = models.build_ut_lenet(config.activation, config.pool_size, config.pool_stride, config.pool_padding,
+                                      config.conv_layers, config.fc, num_classes=ds.num_classes)
     else:
         model = models.build_lenet5(config.activation, config.pooling, config.kernel_size, config.input_size,
                                     config.f6, num_classes=ds.num_classes)
@@ -297,7 +315,7 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
     if verbose:
         print(f"[{config.key()[:8]}] test accuracy {test_accuracy:.4%} (error {1 - test_accuracy:.2%}), "
               f"{train_seconds:.0f} s ({train_seconds / config.epochs:.1f} s/epoch)", flush=True)
-    arrays = {"y_true": y_test.astype(np.int16), "y_pred": y_pred.astype(np.int16)}
+    arrays = {"y_true": y_test.astype(np.int16), "y_pred": y_pred.astype(np.int16), **conv_weights(model)}
     return json.loads(json.dumps(record)), arrays
 
 
