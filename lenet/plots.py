@@ -130,3 +130,75 @@ def accuracy_points(groups: dict, reference: float | None = None, reference_labe
     ax.set(xlabel="", ylabel="test accuracy", title=title)
     fig.tight_layout()
     return fig
+
+
+def kernel_heatmaps(kernels, row_labels, col_labels, title: str = "", cmap: str = "RdBu_r"):
+    """Heat maps of 2-D kernels laid out as ``kernels[row][col]`` (shape rows x cols x h x w), one
+    colour scale per row, symmetric around zero (red positive, blue negative)."""
+    kernels = np.asarray(kernels, dtype=float)
+    rows, cols = kernels.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9 + 1.2, rows * 0.9 + 0.6), squeeze=False)
+    for r in range(rows):
+        limit = float(np.abs(kernels[r]).max()) or 1.0
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.imshow(kernels[r, c], cmap=cmap, vmin=-limit, vmax=limit)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(col_labels[c], fontsize=7)
+            if c == 0:
+                ax.set_ylabel(row_labels[r], fontsize=7, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def repetition_curves(facets: dict, metric: str = "heldout_accuracy", title: str = "", ncols: int = 3,
+                      ylabel: str | None = None):
+    """Every repetition's per-epoch ``metric``: one panel per facet (``{facet: {setting: [records]}}``),
+    one colour per setting, one thin line per run (a diverged run ends where it stopped)."""
+    n = len(facets)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows + 0.6), squeeze=False,
+                             sharey=True)
+    handles = {}
+    for ax, (facet, groups) in zip(np.ravel(axes), facets.items()):
+        for i, (setting, records) in enumerate(groups.items()):
+            for record in records:
+                history = record.data["history"]
+                if history:
+                    (line,) = ax.plot(history["epoch"], history[metric], color=f"C{i}", linewidth=1, alpha=0.8)
+                    handles[setting] = line
+        ax.set(title=str(facet), xlabel="epoch")
+        if "accuracy" in metric:
+            ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    for ax in np.ravel(axes)[n:]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel or metric.replace("heldout_", "held-out ").replace("_", " "))
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(len(handles), 6),
+               fontsize="small", frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.08 if nrows == 1 else 0.05, 1, 1))
+    return fig
+
+
+def versus_published(frame, title: str = "", percent: bool = True):
+    """Published value (cross) against ours (mean, 95% CI bar) per row of ``frame``, which has the
+    columns ``claim``, ``published``, ``mean``, ``ci_low``, ``ci_high``."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(frame) + 1.2))
+    y = np.arange(len(frame))[::-1]
+    ax.errorbar(frame["mean"], y, xerr=[frame["mean"] - frame["ci_low"], frame["ci_high"] - frame["mean"]],
+                fmt="o", color="C0", capsize=3, label="ours: mean, 95% CI")
+    ax.scatter(frame["published"], y, marker="x", color="C3", s=50, zorder=3, label="published")
+    ax.set_yticks(y, frame["claim"], fontsize=8)
+    if percent:
+        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
+    ax.set(title=title)
+    ax.legend(fontsize="small", loc="best")
+    fig.tight_layout()
+    return fig

@@ -60,3 +60,43 @@ def glue(name: str, value, display: bool = False) -> None:
     if isinstance(value, np.generic):
         value = value.item()
     _glue(name, value, display=display)
+
+
+def settings_table(groups: dict, name: str = "setting") -> pd.DataFrame:
+    """One row per setting (``{setting: [records]}``): runs, final test accuracy mean / sd / min /
+    max, the mean held-out accuracy over epochs (area under the learning curve, a speed measure),
+    and the median seconds per epoch."""
+    rows = []
+    for setting, records in groups.items():
+        accuracy = np.array([r.test_accuracy for r in records])
+        curve = [np.mean(r.data["history"]["heldout_accuracy"]) for r in records if r.ok]
+        seconds = [np.median(r.data["history"]["seconds"]) for r in records if r.data["history"]]
+        rows.append({name: setting, "runs": len(records), "diverged": sum(not r.ok for r in records),
+                     "test accuracy": np.nanmean(accuracy) if np.isfinite(accuracy).any() else np.nan,
+                     "sd": np.nanstd(accuracy, ddof=1) if np.isfinite(accuracy).sum() > 1 else np.nan,
+                     "min": np.nanmin(accuracy) if np.isfinite(accuracy).any() else np.nan,
+                     "max": np.nanmax(accuracy) if np.isfinite(accuracy).any() else np.nan,
+                     "mean accuracy over epochs": np.mean(curve) if curve else np.nan,
+                     "s / epoch": np.mean(seconds) if seconds else np.nan})
+    return pd.DataFrame(rows).set_index(name)
+
+
+def conv_responses(image: np.ndarray, kernel: np.ndarray, bias: np.ndarray, activation: str = "relu") -> np.ndarray:
+    """What a first conv layer computes on one image: each output channel's valid cross-correlation
+    with the image plus its bias, through ``activation`` (scipy; Keras' Conv2D is a cross-correlation).
+    ``kernel`` is (h, w, 1, out); returns (out, H - h + 1, W - w + 1)."""
+    from scipy.signal import correlate2d
+
+    maps = np.stack([correlate2d(image, kernel[:, :, 0, c], mode="valid") + bias[c] for c in range(kernel.shape[-1])])
+    return {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
+            "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[activation](maps)
+
+
+def kernel_match(kernels_a: np.ndarray, kernels_b: np.ndarray) -> np.ndarray:
+    """For each kernel of ``a`` (h, w, n_a), the largest absolute Pearson correlation with any
+    kernel of ``b`` (h, w, n_b): near 1 when another run learned the same pattern, up to sign."""
+    a = kernels_a.reshape(-1, kernels_a.shape[-1]).T
+    b = kernels_b.reshape(-1, kernels_b.shape[-1]).T
+    a = (a - a.mean(1, keepdims=True)) / a.std(1, keepdims=True)
+    b = (b - b.mean(1, keepdims=True)) / b.std(1, keepdims=True)
+    return np.abs(a @ b.T / a.shape[1]).max(axis=1)

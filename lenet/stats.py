@@ -82,3 +82,84 @@ def classification_metrics(y_true, y_pred, labels=None) -> dict:
                                                      zero_division=0)
         out.update({f"precision_{average}": float(p), f"recall_{average}": float(r), f"f1_{average}": float(f)})
     return out
+
+
+# --------------------------------------------------------------------------- verdicts (issue 6)
+# One rule per kind of claim, stated here once and quoted by the chapters.
+
+def published_verdict(values, published: float, margin: float | None, alpha: float = 0.05) -> dict:
+    """Our runs against one published number: ``reproduced`` when TOST shows the mean lies within
+    ``published +- margin``; ``differs`` when the two-sided t-test rejects mean = published; else
+    ``inconclusive``. With ``margin=None`` (no equivalence margin for this quantity) only the t-test
+    decides, so the verdict is ``differs`` or ``inconclusive``. Returns the verdict with both tests'
+    statistics and the 95% CI."""
+    t = one_sample_ttest(values, published, alpha)
+    e = tost(values, published, margin, alpha) if margin is not None else {"equivalent": False, "p": float("nan")}
+    verdict = "reproduced" if e["equivalent"] else "differs" if t["reject"] else "inconclusive"
+    return {"verdict": verdict, "mean": t["mean"], "sd": t["sd"], "n": t["n"], "ci_low": t["ci_low"],
+            "ci_high": t["ci_high"], "t": t["t"], "p": t["p"], "tost_p": e["p"], "published": published,
+            "margin": margin}
+
+
+def rank_test(a, b, alpha: float = 0.05) -> dict:
+    """Is group ``a`` larger than group ``b``? Exact one-sided Mann-Whitney U in both directions
+    (scipy). ``direction`` is ``greater`` or ``less`` where that side's p <= alpha, else ``none``.
+    With 3 runs a side the smallest possible p is 1/20 = 0.05: only complete separation counts."""
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if a.size < 2 or b.size < 2:
+        raise ValueError(f"need at least 2 runs per group, got {a.size} and {b.size}")
+    greater = float(sps.mannwhitneyu(a, b, alternative="greater", method="exact").pvalue)
+    less = float(sps.mannwhitneyu(a, b, alternative="less", method="exact").pvalue)
+    direction = "greater" if greater <= alpha else "less" if less <= alpha else "none"
+    return {"mean_a": float(a.mean()), "mean_b": float(b.mean()), "difference": float(a.mean() - b.mean()),
+            "p_greater": greater, "p_less": less, "direction": direction}
+
+
+def claim_verdict(a, b, claim: str = "greater", alpha: float = 0.05) -> str:
+    """A claim that group ``a`` is larger (``claim="greater"``) or smaller (``"less"``) than ``b``:
+    ``holds`` when ``rank_test`` finds that direction, ``does not hold`` when it finds the other,
+    else ``inconclusive``."""
+    if claim not in ("greater", "less"):
+        raise ValueError(f"claim must be 'greater' or 'less', got {claim!r}")
+    found = rank_test(a, b, alpha)["direction"]
+    return "holds" if found == claim else "inconclusive" if found == "none" else "does not hold"
+
+
+def equivalence_verdict(a, b, margin: float, alpha: float = 0.05) -> dict:
+    """A claim that two groups are about equal: ``holds`` when Welch TOST (statsmodels
+    ``ttost_ind``) shows |mean a - mean b| < ``margin``; ``does not hold`` when the rank test finds
+    a difference; else ``inconclusive``."""
+    from statsmodels.stats.weightstats import ttost_ind
+
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if not margin > 0:
+        raise ValueError(f"the equivalence margin must be positive, got {margin}")
+    p, _, _ = ttost_ind(a, b, -margin, margin, usevar="unequal")
+    ranks = rank_test(a, b, alpha)
+    verdict = "holds" if p < alpha else "does not hold" if ranks["direction"] != "none" else "inconclusive"
+    return {"verdict": verdict, "tost_p": float(p), "difference": ranks["difference"], "margin": margin,
+            "p_greater": ranks["p_greater"], "p_less": ranks["p_less"]}
+
+
+def spread_verdict(a, b, alpha: float = 0.05) -> str:
+    """A claim that group ``a``'s runs are more consistent (smaller spread) than ``b``'s:
+    Brown-Forsythe's test (scipy ``levene``, median-centred) for unequal spread; ``holds`` when it
+    rejects and ``a`` has the smaller sd, ``does not hold`` when it rejects and ``b`` has, else
+    ``inconclusive``."""
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):  # two groups without spread: p is NaN
+        p = float(sps.levene(a, b, center="median").pvalue)
+    if not p <= alpha:  # also NaN: two groups without any spread
+        return "inconclusive"
+    return "holds" if a.std(ddof=1) < b.std(ddof=1) else "does not hold"
+
+
+def combine_verdicts(verdicts) -> str:
+    """A claim made for several settings: ``holds`` if it holds in every one, ``does not hold`` if
+    it fails in any, else ``inconclusive``."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        raise ValueError("no verdicts to combine")
+    if "does not hold" in verdicts:
+        return "does not hold"
+    return "holds" if all(v == "holds" for v in verdicts) else "inconclusive"

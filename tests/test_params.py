@@ -33,6 +33,9 @@ def test_full_profile_is_the_study_the_issue_asks_for():
     ({"optimizers": ["adam", "lbfgs"]}, r"optimizers=.* is invalid"),
     ({"max_train_images": -5}, r"max_train_images=-5 is invalid"),
     ({"repetitions": 1}, r"repetitions=1 is invalid: expected an integer >= 2"),
+    ({"ut_pools": [[2, 2, 2]]}, r"ut_pools=.* is invalid: expected .*padding <= kernel // 2"),
+    ({"ut_activations": ["relu", "swish"]}, r"ut_activations=.* is invalid"),
+    ({"akioyamen_epochs": 5}, r"akioyamen_epochs=5 is invalid: expected an integer >= 10"),
 ])
 def test_bad_profile_is_refused(tmp_path, change, match):
     values = {**yaml.safe_load((REPO / "params" / "smoke.yaml").read_text()), **change}
@@ -59,7 +62,7 @@ def test_every_notebook_declares_known_parameters_and_checks_them():
     import papermill
 
     notebooks = pipeline.notebooks()
-    assert [nb.name[:2] for nb in notebooks] == ["01", "02", "03", "04", "05", "06", "07", "08"]
+    assert [nb.name[:2] for nb in notebooks] == ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11"]
     for nb in notebooks:
         declared = papermill.inspect_notebook(str(nb))
         assert declared and set(declared) <= set(params.SCHEMA), nb.name
