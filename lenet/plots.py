@@ -134,15 +134,17 @@ def accuracy_points(groups: dict, reference: float | None = None, reference_labe
 
 def kernel_heatmaps(kernels, row_labels, col_labels, title: str = "", cmap: str = "RdBu_r"):
     """Heat maps of 2-D kernels laid out as ``kernels[row][col]`` (shape rows x cols x h x w), one
-    colour scale per row, symmetric around zero (red positive, blue negative)."""
+    colour scale per row: symmetric around zero (red positive, blue negative), or from 0 up when
+    no value is negative (feature maps after a ReLU)."""
     kernels = np.asarray(kernels, dtype=float)
     rows, cols = kernels.shape[:2]
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9 + 1.2, rows * 0.9 + 0.6), squeeze=False)
     for r in range(rows):
         limit = float(np.abs(kernels[r]).max()) or 1.0
+        low = 0.0 if kernels[r].min() >= 0 else -limit
         for c in range(cols):
             ax = axes[r, c]
-            ax.imshow(kernels[r, c], cmap=cmap, vmin=-limit, vmax=limit)
+            ax.imshow(kernels[r, c], cmap=cmap, vmin=low, vmax=limit)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
@@ -173,6 +175,7 @@ def repetition_curves(facets: dict, metric: str = "heldout_accuracy", title: str
                     (line,) = ax.plot(history["epoch"], history[metric], color=f"C{i}", linewidth=1, alpha=0.8)
                     handles[setting] = line
         ax.set(title=str(facet), xlabel="epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         if "accuracy" in metric:
             ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     for ax in np.ravel(axes)[n:]:
@@ -187,12 +190,18 @@ def repetition_curves(facets: dict, metric: str = "heldout_accuracy", title: str
     return fig
 
 
-def versus_published(frame, title: str = "", percent: bool = True):
+def versus_published(frame, title: str = "", percent: bool = True, log: bool = False):
     """Published value (cross) against ours (mean, 95% CI bar) per row of ``frame``, which has the
-    columns ``claim``, ``published``, ``mean``, ``ci_low``, ``ci_high``."""
+    columns ``claim``, ``published``, ``mean``, ``ci_low``, ``ci_high``. ``log``: a log axis, on
+    which a CI reaching below zero is drawn down to the axis' left edge."""
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(frame) + 1.2))
     y = np.arange(len(frame))[::-1]
-    ax.errorbar(frame["mean"], y, xerr=[frame["mean"] - frame["ci_low"], frame["ci_high"] - frame["mean"]],
+    low = np.asarray(frame["ci_low"], dtype=float)
+    if log:
+        floor = 0.5 * min(np.min(frame["published"]), np.min(frame["mean"]))
+        low = np.maximum(low, floor)
+        ax.set_xscale("log")
+    ax.errorbar(frame["mean"], y, xerr=[frame["mean"] - low, frame["ci_high"] - frame["mean"]],
                 fmt="o", color="C0", capsize=3, label="ours: mean, 95% CI")
     ax.scatter(frame["published"], y, marker="x", color="C3", s=50, zorder=3, label="published")
     ax.set_yticks(y, frame["claim"], fontsize=8)
