@@ -344,7 +344,9 @@ def build_ut_lenet(activation: str = "relu", pool_size: int = 2, pool_stride: in
     else:
         rows, cols, channels = x.shape[1:]
         x = layers.Reshape((rows, cols * channels), name="rows")(x)
-        init = torch_uniform(120)  # PyTorch's RNN / LSTM: every weight and bias uniform in +-1/sqrt(hidden)
+        # PyTorch's RNN / LSTM: every weight and bias uniform in +-1/sqrt(hidden) (PyTorch has two
+        # bias vectors, b_ih + b_hh, where Keras has one: its initial bias spread is narrower here)
+        init = torch_uniform(120)
         recurrent = {"rnn": layers.SimpleRNN, "lstm": layers.LSTM}[fc]
         extra = {"unit_forget_bias": False} if fc == "lstm" else {}
         x = recurrent(120, kernel_initializer=init, recurrent_initializer=init, bias_initializer=init,
