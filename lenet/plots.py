@@ -206,7 +206,8 @@ def versus_published(frame, title: str = "", percent: bool = True, log: bool = F
     ax.scatter(frame["published"], y, marker="x", color="C3", s=50, zorder=3, label="published")
     ax.set_yticks(y, frame["claim"], fontsize=8)
     if percent:
-        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=1))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{100 * x:g}%") if log
+                                     else matplotlib.ticker.PercentFormatter(1.0, decimals=1))
     ax.set(title=title)
     ax.legend(fontsize="small", loc="best")
     fig.tight_layout()
