@@ -6,10 +6,12 @@ identical config again loads that record instead of retraining.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,14 +228,49 @@ def save_record(record: dict, arrays: dict[str, np.ndarray], results_dir: Path |
 
 
 def load_record(key: str, results_dir: Path | str | None = None) -> tuple[dict, dict] | None:
-    """(record, arrays) for a finished run, or None when there is none."""
+    """(record, arrays) for a finished run, or None when there is none. A damaged record (a JSON
+    cut short, a missing or unreadable predictions file) raises an error naming the file and the fix;
+    nothing is deleted."""
     json_path, npz_path = run_paths(key, results_dir)
     if not json_path.exists():
         return None
-    record = json.loads(json_path.read_text())
+    fix = (f"delete {json_path.name} and {npz_path.name} from {json_path.parent} (or restore them from git) "
+           f"and rerun, or rerun the experiment with force=True")
+    try:
+        record = json.loads(json_path.read_text())
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{json_path}: corrupt or truncated run record ({exc}); {fix}") from None
+    if not isinstance(record, dict) or record.get("key") != key:
+        raise ValueError(f"{json_path}: not the record of run {key} (its key is "
+                         f"{record.get('key') if isinstance(record, dict) else None!r}); {fix}")
     if not npz_path.exists():
         raise FileNotFoundError(f"{json_path} has no predictions file {npz_path.name}; "
                                 f"restore it from git or rerun the experiment with force=True")
-    with np.load(npz_path) as npz:
-        arrays = {name: npz[name] for name in npz.files}
+    try:
+        with np.load(npz_path) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{npz_path}: corrupt or truncated predictions file ({type(exc).__name__}: {exc}); "
+                         f"{fix}") from None
     return record, arrays
+
+
+@contextlib.contextmanager
+def run_lock(key: str, results_dir: Path | str | None = None):
+    """Hold an exclusive lock on ``runs/<key>.lock`` for the block: two processes (two sweeps on one
+    results folder) never train the same run at once. ``fcntl.flock``, so POSIX only (a no-op where
+    there is no fcntl); the kernel releases it when the holder dies, so a killed run never leaves it
+    held. The (empty) lock files stay; git ignores them."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    path = run_paths(key, results_dir)[0].with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -4,7 +4,9 @@
     result.records        # one Record per config, in order (None where a run failed)
 
 Recorded runs are loaded, not retrained, so a sweep killed half-way resumes where it stopped.
-A run that raises is reported with its error; the others finish and are kept. By default runs
+A run that raises (or whose record is damaged) is reported with its error; the others finish and
+are kept. Two sweeps on one results folder train each run once: the second waits on the run's
+lock (``experiments.run_lock``), then loads the first one's record. By default runs
 go to a local process pool with one single-threaded TensorFlow per core (measured faster here
 than one process using every core: see bench/engine_speed.py); pass a Dask
 ``distributed.Client`` as ``executor`` to spread them over a cluster.
@@ -62,12 +64,12 @@ def run_one(config: dict, spec: data.DatasetSpec, threads: int | None, results_d
             configure_threads(threads)
         if data._REGISTRY.get(spec.name) != spec:  # datasets registered at run time (tests, users)
             data.register(spec)
-        from .train import run
+        from .train import run_or_load
 
-        record = run(Experiment.from_dict(config), force=force, results_dir=results_dir, data_dir=data_dir,
-                     verbose=False)
-        return {"key": record.key, "ok": True, "status": record.data["status"], "seconds": time.perf_counter() - start,
-                "test_accuracy": record.test_accuracy}
+        record, trained = run_or_load(Experiment.from_dict(config), force=force, results_dir=results_dir,
+                                      data_dir=data_dir, verbose=False)
+        return {"key": record.key, "ok": True, "trained": trained, "status": record.data["status"],
+                "seconds": time.perf_counter() - start, "test_accuracy": record.test_accuracy}
     except Exception as exc:  # noqa: BLE001 -- any failure of one run is reported, the sweep goes on
         return {"key": Experiment.from_dict(config).key(), "ok": False, "seconds": time.perf_counter() - start,
                 "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
@@ -90,7 +92,7 @@ class SweepResult:
 
     configs: list
     records: list
-    trained: list = field(default_factory=list)  # keys trained by this call
+    trained: list = field(default_factory=list)  # keys trained by this call (not by another process meanwhile)
     failures: dict = field(default_factory=dict)  # key -> error text (with traceback)
     wall_time_s: float = 0.0
 
@@ -107,6 +109,14 @@ class SweepResult:
 def _fmt(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _recorded(key: str, results_dir: str):
+    """The run's record, or None when it has none or a damaged one (its run then reports the damage)."""
+    try:
+        return experiments.load_record(key, results_dir)
+    except (OSError, ValueError):
+        return None
 
 
 def run_sweep(configs: list[Experiment], workers: int | None = None, threads_per_worker: int | None = None,
@@ -127,7 +137,7 @@ def run_sweep(configs: list[Experiment], workers: int | None = None, threads_per
     start = time.perf_counter()
 
     unique = list(dict.fromkeys(configs))
-    todo = [c for c in unique if force or experiments.load_record(c.key(), results_dir) is None]
+    todo = [c for c in unique if force or _recorded(c.key(), results_dir) is None]
     total = len(unique)
     print(f"sweep: {total} runs, {total - len(todo)} already recorded, {len(todo)} to train "
           f"({workers} workers x {threads} threads)", file=stream, flush=True)
@@ -142,9 +152,12 @@ def run_sweep(configs: list[Experiment], workers: int | None = None, threads_per
         durations.append(outcome["seconds"])
         eta = float(np.mean(durations)) * (len(todo) - len(durations)) / workers
         if outcome["ok"]:
-            result.trained.append(outcome["key"])
+            if outcome["trained"]:
+                result.trained.append(outcome["key"])
             what = (f"{outcome['test_accuracy']:.2%} test accuracy" if outcome["status"] == "ok"
                     else f"{outcome['status']} (recorded)") + f" in {_fmt(outcome['seconds'])}"
+            if not outcome["trained"]:
+                what += " (recorded meanwhile by another process: loaded)"
         else:
             result.failures[outcome["key"]] = outcome["error"] + "\n" + outcome.get("traceback", "")
             what = f"FAILED: {outcome['error']}"
@@ -178,9 +191,10 @@ def run_sweep(configs: list[Experiment], workers: int | None = None, threads_per
     from .train import Record
 
     for config in configs:
-        found = experiments.load_record(config.key(), results_dir)
+        found = _recorded(config.key(), results_dir)
         result.records.append(None if found is None else Record(config, *found))
     result.wall_time_s = time.perf_counter() - start
     print(f"sweep: finished {len(result.trained)} trained, {len(result.failures)} failed, "
-          f"{total - len(todo)} reused, in {_fmt(result.wall_time_s)}", file=stream, flush=True)
+          f"{total - len(result.trained) - len(result.failures)} reused, in {_fmt(result.wall_time_s)}",
+          file=stream, flush=True)
     return result

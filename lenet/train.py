@@ -321,13 +321,32 @@ def train(config: Experiment, data_dir: Path | str | None = None, verbose: bool 
 
 def run(config: Experiment, force: bool = False, results_dir: Path | str | None = None,
         data_dir: Path | str | None = None, verbose: bool = True) -> Record:
-    """The recorded run of ``config``: loaded from ``results/`` if present (unless ``force``), else trained and saved."""
-    if not force:
-        found = experiments.load_record(config.key(), results_dir)
+    """The recorded run of ``config``: loaded from ``results/`` if present (unless ``force``), else trained and saved.
+
+    Training holds the run's lock (``experiments.run_lock``) from the check for a record to the save:
+    a second process wanting the same run waits for the first, then loads its record instead of
+    training it again; ``force`` retrains, under the lock.
+    """
+    return run_or_load(config, force, results_dir, data_dir, verbose)[0]
+
+
+def run_or_load(config: Experiment, force: bool = False, results_dir: Path | str | None = None,
+                data_dir: Path | str | None = None, verbose: bool = True) -> tuple[Record, bool]:
+    """``run`` that also says whether this call trained the run (True) or loaded its record (False)."""
+
+    def recorded():
+        found = None if force else experiments.load_record(config.key(), results_dir)
+        if found is not None and verbose:
+            print(f"[{config.key()[:8]}] recorded run loaded: {config.label()}", flush=True)
+        return found
+
+    found = recorded()  # no lock needed to read a finished record
+    if found is not None:
+        return Record(config, *found), False
+    with experiments.run_lock(config.key(), results_dir):
+        found = recorded()  # recorded meanwhile by another process?
         if found is not None:
-            if verbose:
-                print(f"[{config.key()[:8]}] recorded run loaded: {config.label()}", flush=True)
-            return Record(config, *found)
-    record, arrays = train(config, data_dir, verbose)
-    experiments.save_record(record, arrays, results_dir)
-    return Record(config, record, arrays)
+            return Record(config, *found), False
+        record, arrays = train(config, data_dir, verbose)
+        experiments.save_record(record, arrays, results_dir)
+    return Record(config, record, arrays), True

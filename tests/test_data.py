@@ -33,6 +33,7 @@ def test_gzip_detected_by_content_not_name(tmp_path):
     np.testing.assert_array_equal(data.read_idx(path), np.arange(5))
 
 
+@pytest.mark.reliability
 def test_wrong_magic_names_file_and_found_bytes(tmp_path):
     path = tmp_path / "page.gz"
     path.write_bytes(gzip.compress(b"<html>403 Forbidden</html>"))
@@ -40,6 +41,7 @@ def test_wrong_magic_names_file_and_found_bytes(tmp_path):
         data.read_idx(path)
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("compress", [False, True])
 def test_truncated_file_is_reported(tmp_path, compress):
     full = data.write_idx(tmp_path / "full", np.zeros((10, 28, 28), np.uint8), compress=compress)
@@ -49,6 +51,7 @@ def test_truncated_file_is_reported(tmp_path, compress):
         data.read_idx(cut)
 
 
+@pytest.mark.reliability
 def test_trailing_bytes_are_reported(tmp_path):
     path = data.write_idx(tmp_path / "x", np.zeros(4, np.uint8))
     path.write_bytes(path.read_bytes() + b"junk")
@@ -56,6 +59,7 @@ def test_trailing_bytes_are_reported(tmp_path):
         data.read_idx(path)
 
 
+@pytest.mark.reliability
 def test_corrupt_gzip_is_reported(tmp_path):
     path = data.write_idx(tmp_path / "x.gz", np.zeros((3, 28, 28), np.uint8))
     raw = bytearray(path.read_bytes())
@@ -78,6 +82,7 @@ def test_load_verified_synthetic(synthetic):
         ds.x_train[0, 0, 0] = 1
 
 
+@pytest.mark.reliability
 def test_digest_mismatch_names_file_and_leaves_it(synthetic):
     spec, root = synthetic
     path = root / "synthetic" / "t10k-labels-idx1-ubyte.gz"
@@ -90,6 +95,7 @@ def test_digest_mismatch_names_file_and_leaves_it(synthetic):
     assert path.read_bytes() == before
 
 
+@pytest.mark.reliability
 def test_label_image_count_mismatch(tmp_path):
     folder = tmp_path / "bad"
     write_idx_set(folder, data.MNIST_FILES, n_train=50, n_test=20)
@@ -102,6 +108,7 @@ def test_label_image_count_mismatch(tmp_path):
         data._REGISTRY.pop("bad")
 
 
+@pytest.mark.reliability
 def test_wrong_shape_is_reported(tmp_path):
     folder = tmp_path / "shape"
     write_idx_set(folder, data.MNIST_FILES, n_train=50, n_test=20)
@@ -114,6 +121,7 @@ def test_wrong_shape_is_reported(tmp_path):
         data._REGISTRY.pop("shape")
 
 
+@pytest.mark.reliability
 def test_unknown_dataset_lists_known_names():
     with pytest.raises(DataError, match="unknown dataset 'mnits'.*fashion_mnist.*mnist"):
         data.load("mnits")
@@ -146,6 +154,7 @@ def test_lookup_order_explicit_env_cache_system(synthetic, tmp_path, monkeypatch
         assert data.locate("synthetic", root, download=False)["train_images"].parent == place
 
 
+@pytest.mark.reliability
 def test_missing_files_list_every_place_and_the_fix(synthetic, tmp_path):
     spec, root = synthetic
     with pytest.raises(DataError) as info:
@@ -166,6 +175,7 @@ def _serve(folder: Path):
     return server
 
 
+@pytest.mark.reliability
 def test_download_tries_second_mirror_then_verifies(synthetic, tmp_path):
     spec, root = synthetic
     served = root / "synthetic"
@@ -187,6 +197,7 @@ def test_download_tries_second_mirror_then_verifies(synthetic, tmp_path):
     assert ds.x_train.shape == (600, 28, 28)
 
 
+@pytest.mark.reliability
 def test_download_failure_names_each_url(synthetic, tmp_path):
     spec, root = synthetic
     data.register(data.DatasetSpec("nodl", "nodl", data.MNIST_FILES, spec.sha256,
@@ -246,6 +257,7 @@ def _write_archive(tmp_path: Path) -> Path:
     return archive
 
 
+@pytest.mark.reliability
 def test_emnist_archive_verified_extracted_and_manifest_checked(tmp_path):
     original = data.get_spec("emnist_letters")
     archive = _write_archive(tmp_path)
@@ -265,6 +277,7 @@ def test_emnist_archive_verified_extracted_and_manifest_checked(tmp_path):
         data.register(original)
 
 
+@pytest.mark.reliability
 def test_emnist_archive_with_wrong_md5_is_refused_and_kept(tmp_path):
     archive = _write_archive(tmp_path)
     before = archive.read_bytes()
@@ -289,6 +302,7 @@ def test_preprocess_unit_and_lecun_scaling_and_padding():
     assert data.preprocess(images, 28).shape == (2, 28, 28, 1)
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("kwargs, match", [({"input_size": 31}, "input_size 31"),
                                            ({"scaling": "minmax"}, "unknown scaling"),
                                            ({"pad_value": "edge"}, "unknown pad_value")])
@@ -331,6 +345,7 @@ def test_kfold_partitions_the_combined_set(synthetic, split):
         data.make_split(ds, split, fold=5)
 
 
+@pytest.mark.reliability
 def test_unknown_split(synthetic):
     spec, root = synthetic
     with pytest.raises(ValueError, match="unknown split 'holdout'"):

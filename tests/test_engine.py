@@ -60,6 +60,7 @@ def test_fit_follows_schedule_and_reports_each_epoch():
     assert (loss, accuracy) == pytest.approx((rows[-1]["heldout_loss"], rows[-1]["heldout_accuracy"]))
 
 
+@pytest.mark.reliability
 def test_nan_loss_stops_the_run_with_a_clear_error():
     x = np.full((64, 32, 32, 1), np.nan, np.float32)
     y = np.zeros(64, np.int64)

@@ -54,6 +54,7 @@ def test_scaled_tanh_maps_one_to_one():
     assert models.build_preset("modern").get_layer("S2").__class__.__name__ == "MaxPooling2D"
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("kwargs", [{"activation": "gelu"}, {"pooling": "sum"}, {"kernel_size": 4},
                                     {"input_size": 30}])
 def test_bad_options_raise(kwargs):

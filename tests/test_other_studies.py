@@ -61,6 +61,7 @@ def test_padded_max_pool_never_picks_the_padding():
         models.PaddedMaxPool(2, 2, 2)
 
 
+@pytest.mark.reliability
 def test_ut_bad_options_raise():
     with pytest.raises(ValueError, match="conv_layers must be 1, 2, 3 or 4"):
         models.build_ut_lenet(conv_layers=5)
@@ -79,6 +80,7 @@ def test_presets_of_the_three_studies():
         ("scaled_tanh", "average", "sgd", "paper", 1)
 
 
+@pytest.mark.reliability
 def test_ut_fields_are_checked_and_keep_old_keys():
     assert Experiment().key() == "a465890cf9287111"  # the seed model's key from before these fields
     with pytest.raises(ValueError, match="apply to architecture='ut_lenet' only"):

@@ -31,3 +31,9 @@ def test_readme_first_screen_gives_the_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     assert "make test" in ci and "set -euo pipefail" in ci
+
+
+def test_run_lock_files_are_not_committed():
+    """``lenet.experiments.run_lock`` leaves ``results/runs/<key>.lock``; git must ignore them."""
+    ignore = (REPO / ".gitignore").read_text().splitlines()
+    assert "results/runs/*.lock" in ignore

@@ -27,6 +27,7 @@ def test_full_profile_is_the_study_the_issue_asks_for():
     assert set(p["optimizers"]) == {"adam", "adamw", "rmsprop", "sgd"} and p["kernel_sizes"] == [3, 5, 7]
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("change, match", [
     ({"epoch": 3}, r"unknown parameter\(s\) \['epoch'\]"),
     ({"epochs": 0}, r"epochs=0 is invalid: expected an integer >= 1"),
@@ -45,11 +46,13 @@ def test_bad_profile_is_refused(tmp_path, change, match):
         params.load_profile(path)
 
 
+@pytest.mark.reliability
 def test_missing_parameter_and_unknown_profile():
     with pytest.raises(params.ParameterError, match="no profile 'fulll'.*known profiles"):
         params.load_profile("fulll")
 
 
+@pytest.mark.reliability
 def test_notebook_check_catches_injected_typos():
     declared = ["epochs", "workers"]
     ok = params.from_notebook({"epochs": 3, "workers": None, "_": 1, "In": [], "pd": pytest, "f": print}, declared)
@@ -71,6 +74,7 @@ def test_every_notebook_declares_known_parameters_and_checks_them():
         assert '"outputs": []' in source and '"execution_count": null' in source, f"{nb.name} has outputs"
 
 
+@pytest.mark.reliability
 def test_papermill_run_with_a_misspelled_parameter_fails_before_training(tmp_path):
     """papermill itself only warns about `-p epoch 3`; the notebook's check cell stops it."""
     out = tmp_path / "out.ipynb"
@@ -81,6 +85,7 @@ def test_papermill_run_with_a_misspelled_parameter_fails_before_training(tmp_pat
     assert "sweep:" not in out.read_text()  # nothing was trained
 
 
+@pytest.mark.reliability
 def test_pipeline_refuses_bad_profile_before_running(tmp_path, capsys):
     path = tmp_path / "typo.yaml"
     path.write_text(yaml.safe_dump({**yaml.safe_load((REPO / "params" / "smoke.yaml").read_text()), "epcohs": 2}))
@@ -89,6 +94,7 @@ def test_pipeline_refuses_bad_profile_before_running(tmp_path, capsys):
     assert not list((tmp_path / "book" / "book" / "executed").glob("*.ipynb"))
 
 
+@pytest.mark.reliability
 def test_pipeline_stops_at_first_failure_and_keeps_the_failed_notebook(tmp_path, monkeypatch, capsys):
     import nbformat
 

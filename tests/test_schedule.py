@@ -21,6 +21,7 @@ def test_modern_schedule():
     assert rates == [1e-3] * 10 + [1e-4] * 5 + [1e-5] * 5
 
 
+@pytest.mark.reliability
 def test_bad_inputs():
     with pytest.raises(ValueError, match="0-based"):
         schedule.paper_lr(-1)

@@ -144,6 +144,7 @@ def test_distortions():
     np.testing.assert_array_equal(pool.take(np.array([29]))[0][0], x[2])  # fixed by the seed
 
 
+@pytest.mark.reliability
 def test_new_fields_keep_earlier_keys_and_validate():
     # the replication's seed-0 record (schema 2) was saved under this key before the 1998 fields existed
     assert experiments.preset("seed_keras", seed=0).key() == "a465890cf9287111"

@@ -49,6 +49,7 @@ def test_cohens_d():
     assert stats.cohens_d(RUNS, 0.9905) == pytest.approx((RUNS.mean() - 0.9905) / RUNS.std(ddof=1))
 
 
+@pytest.mark.reliability
 def test_bad_input():
     with pytest.raises(ValueError, match="at least 2"):
         stats.one_sample_ttest([0.99], 0.9905)

@@ -29,6 +29,7 @@ def broken_dataset(tmp_path):
     data._REGISTRY.pop("broken", None)
 
 
+@pytest.mark.reliability
 def test_process_pool_runs_failures_and_reuse(synthetic, broken_dataset, tmp_path):
     spec, root = synthetic
     configs = [tiny(0), tiny(1).replace(dataset="broken"), tiny(2)]
@@ -51,6 +52,7 @@ def test_process_pool_runs_failures_and_reuse(synthetic, broken_dataset, tmp_pat
     assert again.records[0].data == result.records[0].data
 
 
+@pytest.mark.reliability
 def test_resume_after_kill_trains_only_the_rest(synthetic, tmp_path):
     spec, root = synthetic
     configs = [tiny(seed, epochs=3) for seed in range(5)]
@@ -82,6 +84,7 @@ def test_resume_after_kill_trains_only_the_rest(synthetic, tmp_path):
     assert not [p for p in runs.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
+@pytest.mark.reliability
 def test_dask_local_cluster_executor(synthetic, broken_dataset):
     distributed = pytest.importorskip("distributed")
     spec, root = synthetic
@@ -111,6 +114,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.reliability
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find the workers")
 def test_pool_workers_exit_when_the_sweep_is_killed(synthetic, tmp_path):
     """A killed sweep must not leave workers training (and writing records) on their own."""

@@ -14,6 +14,7 @@ def tiny(**changes) -> Experiment:
                          "base_lr": 3e-3, **changes})
 
 
+@pytest.mark.reliability
 def test_presets_and_validation():
     assert experiments.preset("seed_keras") == Experiment()
     blog = experiments.preset("blog", seed=4)
@@ -80,6 +81,7 @@ def test_same_seed_same_numbers_other_seed_differs(synthetic):
     assert a.data["history"]["loss"] != c.data["history"]["loss"]
 
 
+@pytest.mark.reliability
 def test_failed_write_keeps_earlier_records(synthetic, monkeypatch):
     spec, root = synthetic
     first = train.run(tiny(epochs=1), data_dir=root, verbose=False)
@@ -119,6 +121,7 @@ def test_cli_trains_then_reuses(synthetic, capsys):
     assert main(argv) == 0 and "recorded run loaded" in capsys.readouterr().out
 
 
+@pytest.mark.reliability
 def test_cli_reports_bad_input(capsys):
     assert main(["train", "--dataset", "nope"]) == 2
     assert "unknown dataset 'nope'" in capsys.readouterr().err
@@ -127,6 +130,7 @@ def test_cli_reports_bad_input(capsys):
     assert "unknown field(s) ['epoch']" in capsys.readouterr().err
 
 
+@pytest.mark.reliability
 def test_diverged_run_is_recorded_and_not_retried(synthetic, capsys):
     spec, root = synthetic
     config = tiny(optimizer="sgd", base_lr=1e30, activation="relu", epochs=3)  # unbounded: overflows to NaN
