@@ -212,3 +212,38 @@ def versus_published(frame, title: str = "", percent: bool = True, log: bool = F
     ax.legend(fontsize="small", loc="best")
     fig.tight_layout()
     return fig
+
+
+def ledger_summary(frame):
+    """The claims ledger at a glance: each published number (x) against ours (y, mean and 95% CI),
+    log-log, coloured by verdict. Left: rates (accuracies shown as error = 1 - accuracy, so that
+    both axes are logs of small numbers); right: every other positive quantity (losses, counts,
+    ratios, steps). On the diagonal, ours equals theirs."""
+    rate_words = ("accuracy", "precision", "recall", "F1")
+    colours = {"reproduced": "C2", "differs": "C3", "inconclusive": "C7", "not tested": "C1"}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+    for ax, rates in zip(axes, (True, False)):
+        for verdict, colour in colours.items():
+            rows = frame[(frame["verdict"] == verdict) & ((frame["unit"] == "%") == rates)]
+            rows = rows[rows["published_value"].notna() & rows["mean"].notna()]
+            theirs, ours = rows["published_value"].astype(float), rows["mean"].astype(float)
+            low = rows["ci_low"].astype(float).fillna(ours)
+            high = rows["ci_high"].astype(float).fillna(ours)
+            flip = rows["quantity"].str.contains("|".join(rate_words)) & ~rows["quantity"].str.startswith("sd")
+            theirs, ours, low, high = (theirs.where(~flip, 1 - theirs), ours.where(~flip, 1 - ours),
+                                       low.where(~flip, 1 - high), high.where(~flip, 1 - low))
+            keep = (theirs > 0) & (ours > 0)
+            if not keep.any():
+                continue
+            theirs, ours, low, high = theirs[keep], ours[keep], low[keep], high[keep]
+            floor = 0.5 * ours.min()
+            ax.errorbar(theirs, ours, yerr=[ours - np.maximum(low, floor), high - ours], fmt="o", color=colour,
+                        ms=5, capsize=2, alpha=0.85, label=f"{verdict} ({len(theirs)})")
+        lims = np.array(ax.get_xlim() + ax.get_ylim())
+        lims = [lims[lims > 0].min(), lims.max()]
+        ax.plot(lims, lims, color="0.6", lw=1, ls="--", zorder=0)
+        ax.set(xscale="log", yscale="log", xlabel="published", ylabel="ours (mean, 95% CI)",
+               title="error rates (accuracies as 1 - accuracy)" if rates else "other quantities")
+        ax.legend(fontsize="small", loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -163,3 +163,35 @@ def combine_verdicts(verdicts) -> str:
     if "does not hold" in verdicts:
         return "does not hold"
     return "holds" if all(v == "holds" for v in verdicts) else "inconclusive"
+
+
+def sd_verdict(values, published_sd: float, published_n: int, alpha: float = 0.05) -> dict:
+    """Our runs' spread against a published sd from ``published_n`` runs: two-sided F-test of the
+    variance ratio (df n - 1 and published_n - 1). ``differs`` when it rejects, else
+    ``inconclusive`` (an F-test cannot show two spreads equal). Also the 95% chi-square CI of our sd."""
+    x = _as_values(values)
+    if not (published_sd > 0 and published_n >= 2):
+        raise ValueError(f"need a positive published sd and n >= 2, got sd={published_sd}, n={published_n}")
+    sd, df1, df2 = float(x.std(ddof=1)), x.size - 1, published_n - 1
+    f = sd**2 / published_sd**2
+    p = float(min(1.0, 2 * min(sps.f.cdf(f, df1, df2), sps.f.sf(f, df1, df2))))
+    ci_low = math.sqrt(df1 * sd**2 / sps.chi2.ppf(1 - alpha / 2, df1))
+    ci_high = math.sqrt(df1 * sd**2 / sps.chi2.ppf(alpha / 2, df1))
+    return {"verdict": "differs" if p < alpha else "inconclusive", "sd": sd, "n": x.size, "F": f, "p": p,
+            "ci_low": ci_low, "ci_high": ci_high, "published": published_sd}
+
+
+def sign_verdict(differences, alpha: float = 0.05) -> str:
+    """A claim that paired differences are positive (``a > b`` in each run): exact binomial sign
+    test (scipy ``binomtest``) on the runs where they differ; ``holds`` when it finds them
+    positive, ``does not hold`` when it finds them negative, else ``inconclusive``."""
+    d = np.asarray(differences, dtype=float).ravel()
+    d = d[d != 0]
+    if d.size == 0:
+        return "inconclusive"
+    k = int((d > 0).sum())
+    if sps.binomtest(k, d.size, 0.5, alternative="greater").pvalue <= alpha:
+        return "holds"
+    if sps.binomtest(k, d.size, 0.5, alternative="less").pvalue <= alpha:
+        return "does not hold"
+    return "inconclusive"
