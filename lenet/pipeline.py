@@ -22,7 +22,8 @@ from . import params
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
+# The book's sources, and the files its pages offer for download (the checklist links the code).
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book", "lenet", "params", "tests", "pyproject.toml", "README.md")
 
 
 def notebooks() -> list[Path]:
@@ -37,7 +38,7 @@ def prepare(out_root: Path) -> Path:
         for name in BOOK_SOURCES:
             source, target = REPO_ROOT / name, out_root / name
             if source.is_dir():
-                shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("executed"))
+                shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("executed", "__pycache__"))
             else:
                 shutil.copy2(source, target)
     return out_root
@@ -51,6 +52,11 @@ def execute(profile: str, only: list[str] | None = None, out_root: Path = REPO_R
     if values["profile"] == "smoke":  # smoke runs never mix with the recorded study
         os.environ.setdefault("LENET_RESULTS_DIR", str(REPO_ROOT / "_build" / "smoke-results"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Chapters write their rows of the claims ledger here (lenet.claims); a full run starts it afresh.
+    ledger_dir = Path(out_root) / "_build" / "ledger"
+    if not only and ledger_dir.exists():
+        shutil.rmtree(ledger_dir)
+    os.environ["LENET_LEDGER_DIR"] = str(ledger_dir)
     executed_dir = Path(out_root) / "book" / "executed"
     executed_dir.mkdir(parents=True, exist_ok=True)
     selected = [nb for nb in notebooks() if not only or any(o in nb.stem for o in only)]
