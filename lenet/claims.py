@@ -198,8 +198,9 @@ class Ledger:
         self.keys += [r.key for r in records if r is not None and r.key not in self.keys]
         self._save()
 
-    def _add(self, claim_id: str, *, ours, mean=None, ci_low=None, ci_high=None, n=None, test: str,
+    def _add(self, claim_id: str, *, kind: str, ours, mean=None, ci_low=None, ci_high=None, n=None, test: str,
              verdict: str, note: str = "") -> dict:
+        """One row; ``kind`` names the rule (the method that called: number, spread, compared, exact, not_tested)."""
         found = claim(claim_id)
         if found.chapter != self.chapter:
             raise ValueError(f"claim {claim_id} belongs to chapter {found.chapter}, not {self.chapter}")
@@ -211,7 +212,7 @@ class Ledger:
                "published": _fmt(found.published, found.unit),
                "published_value": found.published if isinstance(found.published, (int, float)) else None,
                "unit": found.unit, "ours": ours if isinstance(ours, str) else _fmt(ours, found.unit), **numbers,
-               "n": None if n is None else int(n), "test": test, "verdict": verdict, "note": note,
+               "n": None if n is None else int(n), "kind": kind, "test": test, "verdict": verdict, "note": note,
                "chapter": self.chapter}
         self.rows = [r for r in self.rows if r["id"] != claim_id] + [row]
         self._save()
@@ -224,13 +225,13 @@ class Ledger:
         values = [float(v) for v in values]
         published = claim(claim_id).published
         if len(values) < 2:
-            return self._add(claim_id, ours=values[0], mean=values[0], n=len(values), test="one run: no test",
-                             verdict="inconclusive")
+            return self._add(claim_id, kind="number", ours=values[0], mean=values[0], n=len(values),
+                             test="one run: no test", verdict="inconclusive")
         v = stats.published_verdict(values, published, margin)
         test = (f"TOST +-{_fmt(margin, claim(claim_id).unit).replace('%', ' pp')} and t-test" if margin
                 else "t-test (no equivalence margin)")
-        return self._add(claim_id, ours=v["mean"], mean=v["mean"], ci_low=v["ci_low"], ci_high=v["ci_high"],
-                         n=v["n"], test=test, verdict=v["verdict"],
+        return self._add(claim_id, kind="number", ours=v["mean"], mean=v["mean"], ci_low=v["ci_low"],
+                         ci_high=v["ci_high"], n=v["n"], test=test, verdict=v["verdict"],
                          note=f"t = {v['t']:.2f}, p = {v['p']:.3g}" + (f", TOST p = {v['tost_p']:.3g}" if margin else ""))
 
     def spread(self, claim_id: str, values, published_n: int) -> dict:
@@ -238,12 +239,13 @@ class Ledger:
         from . import stats
 
         v = stats.sd_verdict(values, claim(claim_id).published, published_n)
-        return self._add(claim_id, ours=v["sd"], mean=v["sd"], ci_low=v["ci_low"], ci_high=v["ci_high"], n=v["n"],
-                         test="F-test of variances", verdict=v["verdict"], note=f"F = {v['F']:.2f}, p = {v['p']:.3g}")
+        return self._add(claim_id, kind="spread", ours=v["sd"], mean=v["sd"], ci_low=v["ci_low"],
+                         ci_high=v["ci_high"], n=v["n"], test="F-test of variances", verdict=v["verdict"],
+                         note=f"F = {v['F']:.2f}, p = {v['p']:.3g}")
 
     def compared(self, claim_id: str, verdict: str, test: str, ours: str, n: int | None = None) -> dict:
         """A comparison of settings decided by a rule of ``lenet.stats`` (holds / does not hold / inconclusive)."""
-        return self._add(claim_id, ours=ours, n=n, test=test, verdict=HOLDS.get(verdict, verdict))
+        return self._add(claim_id, kind="compared", ours=ours, n=n, test=test, verdict=HOLDS.get(verdict, verdict))
 
     def exact(self, claim_id: str, ours, test: str, same: bool | None = None, tolerance: float = 0.0,
               n: int | None = None) -> dict:
@@ -252,10 +254,11 @@ class Ledger:
         if same is None:
             same = abs(ours - claim(claim_id).published) <= tolerance
         mean = ours if isinstance(ours, (int, float)) else None
-        return self._add(claim_id, ours=ours, mean=mean, n=n, test=test, verdict="reproduced" if same else "differs")
+        return self._add(claim_id, kind="exact", ours=ours, mean=mean, n=n, test=test,
+                         verdict="reproduced" if same else "differs")
 
     def not_tested(self, claim_id: str, reason: str, ours="") -> dict:
-        return self._add(claim_id, ours=ours, test="none", verdict="not tested", note=reason)
+        return self._add(claim_id, kind="not_tested", ours=ours, test="none", verdict="not tested", note=reason)
 
     def table(self):
         """This chapter's rows, for display at the end of the chapter."""

@@ -38,7 +38,8 @@ def prepare(out_root: Path) -> Path:
         for name in BOOK_SOURCES:
             source, target = REPO_ROOT / name, out_root / name
             if source.is_dir():
-                shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("executed", "__pycache__"))
+                shutil.copytree(source, target, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("executed", "__pycache__"))
             else:
                 shutil.copy2(source, target)
     return out_root

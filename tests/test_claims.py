@@ -41,7 +41,7 @@ def test_number_rows_decide_all_three_ways(folder):
     far = ledger.number("B.single_f1", [0.980, 0.981, 0.979, 0.980], 0.001)
     vague = ledger.number("B.single_loss", [0.03, 0.08])
     assert (near["verdict"], far["verdict"], vague["verdict"]) == ("reproduced", "differs", "inconclusive")
-    assert near["n"] == 6 and near["ci_low"] < near["mean"] < near["ci_high"] and "TOST" in near["test"]
+    assert near["kind"] == "number" and near["n"] == 6 and near["ci_low"] < near["mean"] < near["ci_high"] and "TOST" in near["test"]
     assert vague["test"] == "t-test (no equivalence margin)"
     one = ledger.number("B.gap", [0.005])
     assert one["verdict"] == "inconclusive" and one["n"] == 1 and one["test"] == "one run: no test"
