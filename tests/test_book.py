@@ -150,6 +150,7 @@ CHAPTER_FIGURES = {
                      "fig-l98-distortions", "fig-l98-distortion-curve"),
     "09_akioyamen": ("fig-ak-versus", "fig-ak-repro-curves", "fig-ak-modern-curves"),
     "10_blog": ("fig-blog-versus", "fig-blog-curves"),
+    "12_claims": ("fig-ledger-summary",),
     "11_ut": ("fig-ut-base", "fig-ut-c1", "fig-ut-c3", "fig-ut-c1-maps", "fig-ut-nonlinearity", "fig-ut-pooling",
               "fig-ut-depth", "fig-ut-recurrent"),
 }
@@ -183,5 +184,11 @@ def test_glued_numbers_render_in_prose(smoke_book):
     assert re.search(r"mean test accuracy is\s*(<[^>]+>\s*)*\d+\.\d\d", html), "glued accuracy missing"
     assert re.search(r"statistics chapter</span></a> finds the mean\s*(<[^>]+>\s*)*(not shown )?equivalent", html)
     assert re.search(r"which\s*(<[^>]+>\s*)*(is within|misses)\s*(<[^>]+>\s*)*the target", html), "faithful verdict"
+    # the landing page's summary: the ledger's counts and verdicts, glued, and its table per source
+    intro = (out / "_build" / "html" / "book" / "intro.html").read_text()
+    gap = r"\s*(<[^>]+>\s*)*"
+    assert re.search(rf"Of{gap}\d+{gap}published numbers,{gap}\d+{gap}are reproduced", intro), "ledger counts"
+    assert re.search(rf"0\.95% test error:{gap}(reproduced|differs|inconclusive)", intro), "glued verdict"
+    assert "Landry &amp; Cabrera (UT)" in intro and "<table" in intro, "per-source table"
     for page in (out / "_build" / "html").rglob("*.html"):  # no object reprs instead of glued values
         assert "IPython.core.display" not in page.read_text(), page.name
