@@ -302,5 +302,5 @@ def display_table(rows):
 
     frame["95% CI"] = frame.apply(interval, axis=1)
     frame["n"] = frame["n"].map(lambda n: "" if n is None or pd.isna(n) else str(int(n)))
-    return frame[["source", "setting", "quantity", "published", "ours", "95% CI", "n", "test", "verdict",
+    return frame[["source", "setting", "quantity", "published", "ours", "95% CI", "n", "verdict", "test",
                   "note"]].rename(columns={"published": "theirs"})

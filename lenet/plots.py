@@ -239,10 +239,9 @@ def ledger_summary(frame):
             floor = 0.5 * ours.min()
             ax.errorbar(theirs, ours, yerr=[ours - np.maximum(low, floor), high - ours], fmt="o", color=colour,
                         ms=5, capsize=2, alpha=0.85, label=f"{verdict} ({len(theirs)})")
-        lims = np.array(ax.get_xlim() + ax.get_ylim())
-        lims = [lims[lims > 0].min(), lims.max()]
-        ax.plot(lims, lims, color="0.6", lw=1, ls="--", zorder=0)
-        ax.set(xscale="log", yscale="log", xlabel="published", ylabel="ours (mean, 95% CI)",
+        ax.set(xscale="log", yscale="log")
+        ax.axline((1e-3, 1e-3), (1e-2, 1e-2), color="0.6", lw=1, ls="--", zorder=0)  # ours = theirs
+        ax.set( xlabel="published", ylabel="ours (mean, 95% CI)",
                title="error rates (accuracies as 1 - accuracy)" if rates else "other quantities")
         ax.legend(fontsize="small", loc="upper left")
     fig.tight_layout()
