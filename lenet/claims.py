@@ -44,10 +44,6 @@ class Claim:
     unit: str = ""
 
 
-def _c(id, source, setting, quantity, published, chapter, unit=""):
-    return Claim(id, source, setting, quantity, published, chapter, unit)
-
-
 _L98, _REP, _STAT, _CV, _TUNE = "08_lecun1998", "02_replication", "03_statistics", "04_cross_validation", "05_tuning"
 _FIG9 = {  # Fig. 9: other classifiers' MNIST test error (%), none of them run here
     "linear": 12.0, "[deslant] linear": 8.4, "pairwise": 7.6, "K-NN Euclidean": 5.0, "[deslant] K-NN Euclidean": 2.4,
@@ -61,72 +57,72 @@ _LAYERS = {"C1": 156, "S2": 12, "C3": 1516, "S4": 32, "C5": 48120, "F6": 10164}
 
 CATALOGUE: tuple[Claim, ...] = (
     # --- the 1998 paper (CLAIMS.md §A, LENET5_1998.md), answered by the faithful model
-    _c("A.test_error", PAPER, "LeNet-5, no distortions, 20 passes", "test error", study.PAPER_TEST_ERROR, _L98, "%"),
-    _c("A.train_error", PAPER, "LeNet-5, training error on the fly after 19 passes", "training error",
+    Claim("A.test_error", PAPER, "LeNet-5, no distortions, 20 passes", "test error", study.PAPER_TEST_ERROR, _L98, "%"),
+    Claim("A.train_error", PAPER, "LeNet-5, training error on the fly after 19 passes", "training error",
        study.PAPER_TRAIN_ERROR, _L98, "%"),
-    _c("A.distorted_error", PAPER, "LeNet-5 + 540,000 distorted copies", "test error",
+    Claim("A.distorted_error", PAPER, "LeNet-5 + 540,000 distorted copies", "test error",
        study.PAPER_DISTORTED_TEST_ERROR, _L98, "%"),
-    _c("A.distorted_count", PAPER, "LeNet-5 + distortions (Fig. 8)", "misclassified test images", 82, _L98),
-    _c("A.parameters", PAPER, "LeNet-5 architecture", "trainable parameters", 60000, _L98),
-    *(_c(f"A.parameters_{name}", PAPER, f"layer {name}", "trainable parameters", count, _L98)
+    Claim("A.distorted_count", PAPER, "LeNet-5 + distortions (Fig. 8)", "misclassified test images", 82, _L98),
+    Claim("A.parameters", PAPER, "LeNet-5 architecture", "trainable parameters", 60000, _L98),
+    *(Claim(f"A.parameters_{name}", PAPER, f"layer {name}", "trainable parameters", count, _L98)
       for name, count in _LAYERS.items()),
-    _c("A.connections", PAPER, "LeNet-5 architecture", "connections", 340908, _L98),
-    _c("A.step_min", PAPER, "SDLM, first pass", "smallest step eta/(mu + h_kk)", 7e-5, _L98),
-    _c("A.step_max", PAPER, "SDLM, first pass", "largest step eta/(mu + h_kk)", 0.016, _L98),
-    _c("A.input_mean", PAPER, "input scaling -0.1 / 1.175", "pixel mean (\"about 0\")", 0.0, "01_data"),
-    _c("A.input_var", PAPER, "input scaling -0.1 / 1.175", "pixel variance (\"about 1\")", 1.0, "01_data"),
-    _c("A.cost", PAPER, "training LeNet-5 (200 MHz R10000)", "CPU-days", "2-3", _L98),
-    *(_c(f"A.fig9.{name}", PAPER, f"Fig. 9: {name}", "test error", value / 100, "12_claims", "%")
+    Claim("A.connections", PAPER, "LeNet-5 architecture", "connections", 340908, _L98),
+    Claim("A.step_min", PAPER, "SDLM, first pass", "smallest step eta/(mu + h_kk)", 7e-5, _L98),
+    Claim("A.step_max", PAPER, "SDLM, first pass", "largest step eta/(mu + h_kk)", 0.016, _L98),
+    Claim("A.input_mean", PAPER, "input scaling -0.1 / 1.175", "pixel mean (\"about 0\")", 0.0, "01_data"),
+    Claim("A.input_var", PAPER, "input scaling -0.1 / 1.175", "pixel variance (\"about 1\")", 1.0, "01_data"),
+    Claim("A.cost", PAPER, "training LeNet-5 (200 MHz R10000)", "CPU-days", "2-3", _L98),
+    *(Claim(f"A.fig9.{name}", PAPER, f"Fig. 9: {name}", "test error", value / 100, "12_claims", "%")
       for name, value in _FIG9.items()),
     # --- the UCL group (§B)
-    _c("B.mean", UCL, "seed model, MNIST, 10 repetitions", "mean test accuracy", study.UCL["mean"], _REP, "%"),
-    _c("B.sd", UCL, "seed model, MNIST, 10 repetitions", "sd of test accuracy", study.UCL["sd"], _REP, "%"),
-    _c("B.ttest", UCL, "one-sample t-test vs 99.05% (df 9)", "t (they conclude: not reproduced)", study.UCL["t"], _STAT),
-    _c("B.single_loss", UCL, "seed model, one run", "test loss", 0.0507, _REP),
-    _c("B.single_f1", UCL, "seed model, one run", "accuracy = micro precision = recall = F1", 0.9888, _REP, "%"),
-    _c("B.gap", UCL, "seed model, last epoch", "test error minus training error (\"about 0.5 pp\")", 0.005, _REP, "%"),
-    _c("B.start_above", UCL, "seed model, first epoch", "training error above test error", "yes", _REP),
-    _c("B.confusions", UCL, "seed model, MNIST", "largest confusions (true->predicted)", "7->1, 5->3, 4->1", _REP),
-    _c("B.cv_folds", UCL, "5-fold CV on 70,000", "fold accuracies", ", ".join(f"{a:.4%}" for a in study.UCL_CV_FOLDS),
+    Claim("B.mean", UCL, "seed model, MNIST, 10 repetitions", "mean test accuracy", study.UCL["mean"], _REP, "%"),
+    Claim("B.sd", UCL, "seed model, MNIST, 10 repetitions", "sd of test accuracy", study.UCL["sd"], _REP, "%"),
+    Claim("B.ttest", UCL, "one-sample t-test vs 99.05% (df 9)", "t (they conclude: not reproduced)", study.UCL["t"], _STAT),
+    Claim("B.single_loss", UCL, "seed model, one run", "test loss", 0.0507, _REP),
+    Claim("B.single_f1", UCL, "seed model, one run", "accuracy = micro precision = recall = F1", 0.9888, _REP, "%"),
+    Claim("B.gap", UCL, "seed model, last epoch", "test error minus training error (\"about 0.5 pp\")", 0.005, _REP, "%"),
+    Claim("B.start_above", UCL, "seed model, first epoch", "training error above test error", "yes", _REP),
+    Claim("B.confusions", UCL, "seed model, MNIST", "largest confusions (true->predicted)", "7->1, 5->3, 4->1", _REP),
+    Claim("B.cv_folds", UCL, "5-fold CV on 70,000", "fold accuracies", ", ".join(f"{a:.4%}" for a in study.UCL_CV_FOLDS),
        _CV),
-    _c("B.cv_mean", UCL, "5-fold CV on 70,000", "mean accuracy", study.UCL["cv_mean"], _CV, "%"),
-    _c("B.cv_loss", UCL, "5-fold CV on 70,000", "mean loss", 0.0426, _CV),
-    _c("B.tuning_split", UCL, "tuning", "train / validation / test images", "54,000 / 6,000 / 10,000", _TUNE),
-    _c("B.kernel", UCL, "tuning: kernel size 3 / 5 / 7", "best kernel size", 5, _TUNE),
-    _c("B.lr_best", UCL, "tuning: LR multiplier 1 / 5 / 10 / 50 / 100", "best multiplier", 10, _TUNE),
-    _c("B.lr10_mean", UCL, "LR x10, 10 repetitions", "mean test accuracy", study.UCL["lr10_mean"], _STAT, "%"),
-    _c("B.lr10_sd", UCL, "LR x10, 10 repetitions", "sd of test accuracy (their \"variance\")", 0.00075, _STAT, "%"),
-    _c("B.lr10_ttest", UCL, "LR x10: t-test vs 99.05%", "t (they conclude: reproduced)", study.UCL["lr10_t"], _STAT),
-    _c("B.fashion_acc", UCL, "Fashion-MNIST, 20 epochs (text)", "test accuracy", study.UCL["fashion_accuracy"],
+    Claim("B.cv_mean", UCL, "5-fold CV on 70,000", "mean accuracy", study.UCL["cv_mean"], _CV, "%"),
+    Claim("B.cv_loss", UCL, "5-fold CV on 70,000", "mean loss", 0.0426, _CV),
+    Claim("B.tuning_split", UCL, "tuning", "train / validation / test images", "54,000 / 6,000 / 10,000", _TUNE),
+    Claim("B.kernel", UCL, "tuning: kernel size 3 / 5 / 7", "best kernel size", 5, _TUNE),
+    Claim("B.lr_best", UCL, "tuning: LR multiplier 1 / 5 / 10 / 50 / 100", "best multiplier", 10, _TUNE),
+    Claim("B.lr10_mean", UCL, "LR x10, 10 repetitions", "mean test accuracy", study.UCL["lr10_mean"], _STAT, "%"),
+    Claim("B.lr10_sd", UCL, "LR x10, 10 repetitions", "sd of test accuracy (their \"variance\")", 0.00075, _STAT, "%"),
+    Claim("B.lr10_ttest", UCL, "LR x10: t-test vs 99.05%", "t (they conclude: reproduced)", study.UCL["lr10_t"], _STAT),
+    Claim("B.fashion_acc", UCL, "Fashion-MNIST, 20 epochs (text)", "test accuracy", study.UCL["fashion_accuracy"],
        "06_fashion_mnist", "%"),
-    _c("B.fashion_loss", UCL, "Fashion-MNIST, 20 epochs (text)", "test loss", 0.3093, "06_fashion_mnist"),
-    _c("B.fashion_table_loss", UCL, "Fashion-MNIST (table)", "test loss", 0.2995, "06_fashion_mnist"),
-    _c("B.fashion_table_acc", UCL, "Fashion-MNIST (table)", "test accuracy", 0.89100, "06_fashion_mnist", "%"),
-    _c("B.fashion_precision", UCL, "Fashion-MNIST (table)", "macro precision", 0.89067, "06_fashion_mnist", "%"),
-    _c("B.fashion_recall", UCL, "Fashion-MNIST (table)", "macro recall", 0.89100, "06_fashion_mnist", "%"),
-    _c("B.fashion_f1", UCL, "Fashion-MNIST (table)", "macro F1", study.UCL["fashion_macro_f1"], "06_fashion_mnist", "%"),
-    _c("B.emnist_acc", UCL, "EMNIST byclass, 20 epochs", "test accuracy (= micro P = R = F1)",
+    Claim("B.fashion_loss", UCL, "Fashion-MNIST, 20 epochs (text)", "test loss", 0.3093, "06_fashion_mnist"),
+    Claim("B.fashion_table_loss", UCL, "Fashion-MNIST (table)", "test loss", 0.2995, "06_fashion_mnist"),
+    Claim("B.fashion_table_acc", UCL, "Fashion-MNIST (table)", "test accuracy", 0.89100, "06_fashion_mnist", "%"),
+    Claim("B.fashion_precision", UCL, "Fashion-MNIST (table)", "macro precision", 0.89067, "06_fashion_mnist", "%"),
+    Claim("B.fashion_recall", UCL, "Fashion-MNIST (table)", "macro recall", 0.89100, "06_fashion_mnist", "%"),
+    Claim("B.fashion_f1", UCL, "Fashion-MNIST (table)", "macro F1", study.UCL["fashion_macro_f1"], "06_fashion_mnist", "%"),
+    Claim("B.emnist_acc", UCL, "EMNIST byclass, 20 epochs", "test accuracy (= micro P = R = F1)",
        study.UCL["emnist_accuracy"], "07_emnist", "%"),
-    _c("B.emnist_loss", UCL, "EMNIST byclass, 20 epochs", "test loss", 0.3768, "07_emnist"),
+    Claim("B.emnist_loss", UCL, "EMNIST byclass, 20 epochs", "test loss", 0.3768, "07_emnist"),
     # --- Akioyamen (§C)
-    *(_c(f"C.{key}_{part}", AKIOYAMEN, setting, f"{part} error", study.AKIOYAMEN[setting][i], "09_akioyamen", "%")
+    *(Claim(f"C.{key}_{part}", AKIOYAMEN, setting, f"{part} error", study.AKIOYAMEN[setting][i], "09_akioyamen", "%")
       for key, setting in (("reproduction", "reproduction"), ("modern10", "modern, 10 epochs"),
                            ("modern20", "modern, 20 epochs"))
       for i, part in enumerate(("train", "test"))),
     # --- the blog (§D)
-    *(_c(f"D.{name}", BLOG, "28x28, no F6, tanh, Adam, batch 10, 20 epochs", name.replace("_", " "), value, "10_blog",
+    *(Claim(f"D.{name}", BLOG, "28x28, no F6, tanh, Adam, batch 10, 20 epochs", name.replace("_", " "), value, "10_blog",
          "%" if name.endswith("accuracy") else "") for name, value in study.BLOG.items()),
     # --- the UT report (§E)
-    _c("E.base", UT, "base model, 20 epochs", "test accuracy (\"about 99%\")", study.UT_ACCURACY, "11_ut", "%"),
-    _c("E.tanh_fastest", UT, "nonlinearity x learning rate", "tanh learns fastest", "holds", "11_ut"),
-    _c("E.tanh_consistent", UT, "nonlinearity x learning rate", "tanh most consistent", "holds", "11_ut"),
-    _c("E.sigmoid_barely", UT, "nonlinearity x learning rate", "sigmoid barely learns", "holds", "11_ut"),
-    _c("E.depth_best", UT, "1-4 conv layers", "2 conv layers best overall", "holds", "11_ut"),
-    *(_c(f"E.depth_time_{d}", UT, f"{d} conv layers", "training time / 1 layer's",
+    Claim("E.base", UT, "base model, 20 epochs", "test accuracy (\"about 99%\")", study.UT_ACCURACY, "11_ut", "%"),
+    Claim("E.tanh_fastest", UT, "nonlinearity x learning rate", "tanh learns fastest", "holds", "11_ut"),
+    Claim("E.tanh_consistent", UT, "nonlinearity x learning rate", "tanh most consistent", "holds", "11_ut"),
+    Claim("E.sigmoid_barely", UT, "nonlinearity x learning rate", "sigmoid barely learns", "holds", "11_ut"),
+    Claim("E.depth_best", UT, "1-4 conv layers", "2 conv layers best overall", "holds", "11_ut"),
+    *(Claim(f"E.depth_time_{d}", UT, f"{d} conv layers", "training time / 1 layer's",
          study.UT_DEPTH_SECONDS[d] / study.UT_DEPTH_SECONDS[1], "11_ut") for d in (2, 3, 4)),
-    _c("E.rnn_equal", UT, "RNN in place of FC 256->120", "RNN about equal to linear", "holds", "11_ut"),
-    _c("E.lstm_worse", UT, "LSTM in place of FC 256->120", "LSTM worse than linear", "holds", "11_ut"),
-    _c("E.lstm_low", UT, "LSTM in place of FC 256->120", "worse especially at low learning rate", "holds", "11_ut"),
+    Claim("E.rnn_equal", UT, "RNN in place of FC 256->120", "RNN about equal to linear", "holds", "11_ut"),
+    Claim("E.lstm_worse", UT, "LSTM in place of FC 256->120", "LSTM worse than linear", "holds", "11_ut"),
+    Claim("E.lstm_low", UT, "LSTM in place of FC 256->120", "worse especially at low learning rate", "holds", "11_ut"),
 )
 BY_ID = {c.id: c for c in CATALOGUE}
 
@@ -219,20 +215,23 @@ class Ledger:
         return row
 
     def number(self, claim_id: str, values, margin: float | None = None) -> dict:
-        """Our runs' values against a published number (``stats.published_verdict``)."""
+        """Our runs' values against a published number (``stats.published_verdict``); the returned
+        row also carries the t-test's t and p and the TOST p."""
         from . import stats
 
         values = [float(v) for v in values]
         published = claim(claim_id).published
         if len(values) < 2:
-            return self._add(claim_id, kind="number", ours=values[0], mean=values[0], n=len(values),
-                             test="one run: no test", verdict="inconclusive")
+            row = self._add(claim_id, kind="number", ours=values[0], mean=values[0], n=len(values),
+                            test="one run: no test", verdict="inconclusive")
+            return {**row, "t": math.nan, "p": math.nan, "tost_p": math.nan}
         v = stats.published_verdict(values, published, margin)
         test = (f"TOST +-{_fmt(margin, claim(claim_id).unit).replace('%', ' pp')} and t-test" if margin
                 else "t-test (no equivalence margin)")
-        return self._add(claim_id, kind="number", ours=v["mean"], mean=v["mean"], ci_low=v["ci_low"],
-                         ci_high=v["ci_high"], n=v["n"], test=test, verdict=v["verdict"],
-                         note=f"t = {v['t']:.2f}, p = {v['p']:.3g}" + (f", TOST p = {v['tost_p']:.3g}" if margin else ""))
+        row = self._add(claim_id, kind="number", ours=v["mean"], mean=v["mean"], ci_low=v["ci_low"],
+                        ci_high=v["ci_high"], n=v["n"], test=test, verdict=v["verdict"],
+                        note=f"t = {v['t']:.2f}, p = {v['p']:.3g}" + (f", TOST p = {v['tost_p']:.3g}" if margin else ""))
+        return {**row, "t": v["t"], "p": v["p"], "tost_p": v["tost_p"]}  # for the chapter's own table
 
     def spread(self, claim_id: str, values, published_n: int) -> dict:
         """Our sd against a published sd (``stats.sd_verdict``)."""
